@@ -1,0 +1,44 @@
+# Every target makes .venv if it is missing and installs what it needs; nothing else is assumed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+PIP_QUIET := --disable-pip-version-check -q
+
+.PHONY: test demo record bench lint soak docs clean venv
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) -U pip
+	$(PY) -m pip install $(PIP_QUIET) -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+soak: $(STAMP)
+	$(PY) -m pytest -q -m soak tests/reliability
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+# Re-record every cassette against the live service (needs RUNAPI_API_KEY).
+record: $(STAMP)
+	@test -n "$$RUNAPI_API_KEY" || { echo "make record needs RUNAPI_API_KEY set (cassettes are recorded live)"; exit 2; }
+	$(PY) -m pytest -q --record-mode=rewrite tests/langchain tests/llama_index
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+docs: $(STAMP)
+	$(PY) -m pip install $(PIP_QUIET) -e '.[dev,docs]'
+	$(PY) -m mkdocs build --strict
+
+clean:
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""Per-model facts the adapters need: limits, tool and JSON-mode support, reasoning, images.
+
+Sources: Z.ai's model documentation for the GLM family and the wire samples (GLM accepts
+``tool_choice="auto"`` only and ``response_format`` ``json_object`` but not reliably
+``json_schema``). Unknown models get :data:`DEFAULT_MODEL_INFO`, a conservative profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ._pricing import normalize_model_name
+
+__all__ = ["CATALOG", "DEFAULT_MODEL_INFO", "ModelInfo", "get_model_info"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    context_window: int
+    max_output_tokens: int
+    supports_tools: bool = True
+    tool_choice: tuple[str, ...] = ("auto",)
+    """``tool_choice`` values the model accepts ("auto", "none", "required", "function")."""
+    parallel_tool_calls: bool = False
+    """Whether the ``parallel_tool_calls`` request field is accepted."""
+    json_modes: tuple[str, ...] = ("json_object",)
+    """``response_format`` types accepted: ``json_object`` and/or ``json_schema``."""
+    reasoning: bool = False
+    """The model thinks, and ``thinking: {"type": "enabled"|"disabled"}`` switches it."""
+    reasoning_default: bool = False
+    image_input: bool = False
+    known: bool = True
+
+    @property
+    def accepts_json_schema(self) -> bool:
+        return "json_schema" in self.json_modes
+
+
+_GLM_TEXT = dict(tool_choice=("auto",), json_modes=("json_object",), parallel_tool_calls=False)
+_OPENAI = dict(
+    tool_choice=("auto", "none", "required", "function"),
+    json_modes=("json_object", "json_schema"),
+    parallel_tool_calls=True,
+)
+
+CATALOG: dict[str, ModelInfo] = {
+    m.name: m
+    for m in (
+        ModelInfo("glm-4.5", 131_072, 98_304, reasoning=True, reasoning_default=True, **_GLM_TEXT),
+        ModelInfo("glm-4.5-air", 131_072, 98_304, reasoning=True, reasoning_default=True, **_GLM_TEXT),
+        ModelInfo("glm-4.6", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
+        ModelInfo("glm-4.7", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
+        ModelInfo("glm-5", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
+        ModelInfo("glm-5-turbo", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
+        ModelInfo("glm-5.1", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
+        ModelInfo("glm-4.5v", 65_536, 16_384, reasoning=True, reasoning_default=True,
+                  image_input=True, **_GLM_TEXT),
+        ModelInfo("glm-4.6v", 131_072, 32_768, reasoning=True, reasoning_default=True,
+                  image_input=True, **_GLM_TEXT),
+        ModelInfo("gpt-4o-mini", 128_000, 16_384, image_input=True, **_OPENAI),
+        ModelInfo("gpt-4o", 128_000, 16_384, image_input=True, **_OPENAI),
+        ModelInfo("gpt-4.1", 1_047_576, 32_768, image_input=True, **_OPENAI),
+        ModelInfo("gpt-4.1-mini", 1_047_576, 32_768, image_input=True, **_OPENAI),
+    )
+}
+
+DEFAULT_MODEL_INFO = ModelInfo(
+    name="",
+    context_window=32_768,
+    max_output_tokens=4_096,
+    supports_tools=True,
+    tool_choice=("auto",),
+    json_modes=("json_object",),
+    known=False,
+)
+
+
+def get_model_info(model: str) -> ModelInfo:
+    """Facts for ``model``; an unknown model gets a conservative default profile."""
+    name = normalize_model_name(model)
+    info = CATALOG.get(name)
+    return info if info is not None else replace(DEFAULT_MODEL_INFO, name=name)

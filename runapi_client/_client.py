@@ -1,0 +1,562 @@
+"""Sync and async clients: requests, retries, streams, usage and cost of each call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from . import _pool
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    IncompleteStreamError,
+    RunAPIError,
+    error_from_response,
+    error_from_stream_payload,
+    parse_retry_after,
+)
+from ._pricing import Cost, Price, cost_of
+from ._sse import SSEDecoder, ServerSentEvent
+from ._streaming import StreamAccumulator
+from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
+from ._usage import check_budgets, record_usage
+from ._validate import encode_json, validate_chat_request
+
+__all__ = ["AsyncChatStream", "AsyncRunAPIClient", "ChatResult", "ChatStream", "RunAPIClient"]
+
+logger = logging.getLogger("runapi_client")
+
+VERSION = "0.1.0"
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 60.0
+"""A server asking us to wait longer than this gets its error raised at once, not a nap."""
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """A finished call: the wire response, what it cost, and the id to quote to support."""
+
+    completion: ChatCompletion
+    cost: Cost | None
+    request_id: str | None
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.completion.get("usage")
+
+
+def _backoff(attempt: int) -> float:
+    # Exponential with jitter, so a crowd of clients does not retry in lockstep.
+    return min(INITIAL_BACKOFF * 2**attempt, MAX_BACKOFF) * (1 - 0.25 * random.random())
+
+
+def _retry_delay(attempt: int, max_retries: int, err: RunAPIError, headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait before the next attempt, or None when the error is final."""
+    if attempt >= max_retries:
+        return None
+    if not isinstance(err, APIConnectionError) and err.status_code not in RETRYABLE_STATUS:
+        return None
+    hint = parse_retry_after(headers) if headers is not None else None
+    if hint is None:
+        return _backoff(attempt)
+    return hint if hint <= MAX_RETRY_AFTER else None
+
+
+def _transport_error(exc: Exception, what: str) -> RunAPIError:
+    if isinstance(exc, httpx.TimeoutException):
+        kind = type(exc).__name__
+        return APITimeoutError(
+            f"{what} timed out ({kind}). Raise timeout=... if the model needs longer to answer."
+        )
+    return APIConnectionError(f"{what} failed: could not reach RunAPI ({type(exc).__name__}: {exc}).")
+
+
+class _Base:
+    def __init__(
+        self,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        prices: Mapping[str, Price] | None = None,
+        config: ClientConfig | None = None,
+    ) -> None:
+        self.config = config or ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        self.prices: dict[str, Price] = dict(prices or {})
+        self._headers = {
+            "Authorization": f"Bearer {self.config.api_key.get_secret_value()}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"runapi-integrations/{VERSION} httpx/{httpx.__version__}",
+            **dict(self.config.default_headers),
+        }
+        self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='**********')"
+
+    @property
+    def max_retries(self) -> int:
+        return self.config.max_retries
+
+    def _url(self, path: str) -> str:
+        return f"{self.config.base_url}{path}"
+
+    def cost_of(self, model: str, usage: Usage | Mapping[str, Any] | None) -> Cost | None:
+        return cost_of(model, usage, overrides=self.prices)
+
+    def _prepare(self, body: Mapping[str, Any], *, stream: bool) -> bytes:
+        validate_chat_request(body)
+        check_budgets()
+        if stream:
+            body = {**body, "stream": True}
+            if "stream_options" not in body:
+                body["stream_options"] = {"include_usage": True}
+        elif body.get("stream"):
+            body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+        return encode_json(body)
+
+    def _finish(self, completion: ChatCompletion, request_model: str, request_id: str | None) -> ChatResult:
+        model = completion.get("model") or request_model
+        usage = completion.get("usage")
+        cost = self.cost_of(model, usage) if usage else None
+        if usage:
+            record_usage(model, usage, cost)
+        return ChatResult(completion=completion, cost=cost, request_id=request_id)
+
+
+class _StreamState:
+    """What sync and async streams share: event -> chunk, accumulation, the end-of-stream check."""
+
+    __slots__ = ("accumulator", "client", "decoder", "request_id", "request_model", "result")
+
+    def __init__(self, client: _Base, request_model: str) -> None:
+        self.client = client
+        self.request_model = request_model
+        self.accumulator = StreamAccumulator()
+        self.decoder = SSEDecoder()
+        self.request_id: str | None = None
+        self.result: ChatResult | None = None
+
+    def chunk_of(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
+        """Parse one event; None for ``[DONE]``; raise for an error event or a malformed one."""
+        data = event.data
+        if data == "[DONE]":
+            self.accumulator.saw_done = True
+            return None
+        if event.event == "error":
+            raise error_from_stream_payload(data, self.request_id)
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise IncompleteStreamError(
+                f"RunAPI sent a stream event that is not JSON ({data[:200]!r}); the stream "
+                "cannot be trusted past this point.",
+                partial=self.accumulator.completion(),
+                request_id=self.request_id,
+            ) from None
+        if not isinstance(chunk, dict):
+            raise IncompleteStreamError(
+                f"RunAPI sent a stream event that is not an object ({data[:200]!r}).",
+                partial=self.accumulator.completion(),
+                request_id=self.request_id,
+            )
+        if "error" in chunk and not chunk.get("choices"):
+            raise error_from_stream_payload(chunk, self.request_id)
+        self.accumulator.add(chunk)  # type: ignore[arg-type]
+        return chunk  # type: ignore[return-value]
+
+    def end(self) -> ChatResult:
+        acc = self.accumulator
+        completion = acc.completion()
+        if not acc.complete:
+            # Whatever was received still counts: the server billed it.
+            if acc.usage:
+                self.client._finish(completion, self.request_model, self.request_id)
+            raise IncompleteStreamError(
+                f"The stream ended after {acc.chunks} chunks without a finish reason or [DONE]: "
+                "the answer is cut short. The deltas received were all delivered; `partial` "
+                "holds them joined.",
+                partial=completion,
+                request_id=self.request_id,
+            )
+        self.result = self.client._finish(completion, self.request_model, self.request_id)
+        return self.result
+
+
+class _StreamBase:
+    _state: _StreamState
+
+    @property
+    def accumulator(self) -> StreamAccumulator:
+        return self._state.accumulator
+
+    @property
+    def result(self) -> ChatResult | None:
+        """Set once the stream has ended normally."""
+        return self._state.result
+
+    @property
+    def request_id(self) -> str | None:
+        return self._state.request_id
+
+
+# ----------------------------------------------------------------------------------------- sync
+
+
+class RunAPIClient(_Base):
+    """Synchronous client. Instances with equal settings share one connection pool.
+
+    ``http_client`` (or ``transport``) replaces the shared pool, e.g. ``httpx.MockTransport``
+    in tests; the caller then owns its lifetime.
+    """
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if transport is not None and http_client is None:
+            http_client = httpx.Client(transport=transport, timeout=httpx.Timeout(self.config.timeout))
+        self._http_client = http_client
+
+    @property
+    def http(self) -> httpx.Client:
+        return self._http_client or _pool.sync_http_client(self.config.pool_key)
+
+    def close(self) -> None:
+        """Release the sockets. Another call later opens a fresh pool."""
+        if self._http_client is not None:
+            self._http_client.close()
+        else:
+            _pool.close_sync_http_client(self.config.pool_key)
+
+    def __enter__(self) -> RunAPIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]) -> httpx.Response:
+        """Send with retries; ``attempt`` is shared with the caller so a stream's reconnects
+        count against the same ``max_retries``."""
+        http = self.http
+        headers = self._stream_headers if stream else self._headers
+        url = self._url(path)
+        while True:
+            err: RunAPIError
+            response_headers: Mapping[str, str] | None = None
+            try:
+                request = http.build_request(method, url, content=content, headers=headers)
+                response = http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                err = _transport_error(exc, f"{method} {path}")
+                cause: BaseException = exc
+            else:
+                if response.status_code < 400:
+                    return response
+                try:
+                    body = response.read()
+                except httpx.TransportError:
+                    body = b""
+                finally:
+                    response.close()
+                err = error_from_response(response.status_code, response.headers, body)
+                response_headers = response.headers
+                cause = err
+            delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)
+            if delay is None:
+                raise err from (None if cause is err else cause)
+            attempt[0] += 1
+            logger.info("RunAPI %s %s failed (%s); retry %d in %.2fs", method, path, type(err).__name__, attempt[0], delay)
+            time.sleep(delay)
+
+    def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
+        """``POST /chat/completions`` (not streamed)."""
+        content = self._prepare(body, stream=False)
+        attempt = [0]
+        while True:
+            response = self._send("POST", "/chat/completions", content, stream=False, attempt=attempt)
+            try:
+                completion = response.json()
+            except ValueError:
+                err = error_from_response(502, response.headers, response.content)
+                delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
+                if delay is None:
+                    raise err from None
+                attempt[0] += 1
+                time.sleep(delay)
+                continue
+            return self._finish(completion, body["model"], response.headers.get("x-request-id"))
+
+    def stream_chat_completion(self, body: Mapping[str, Any]) -> ChatStream:
+        """``POST /chat/completions`` with ``stream: true``; iterate the returned stream."""
+        content = self._prepare(body, stream=True)
+        return ChatStream(self, content, body["model"])
+
+    def list_models(self) -> list[Model]:
+        response = self._send("GET", "/models", None, stream=False, attempt=[0])
+        data = response.json()
+        return list(data.get("data", [])) if isinstance(data, dict) else []
+
+
+class ChatStream(_StreamBase):
+    """An iterator of chunks. Breaking out of it, or ``close()``, releases the connection.
+
+    If the stream ends early, every chunk received is yielded first and then
+    :class:`IncompleteStreamError` is raised. Connection failures before the first chunk are
+    retried; after it, never (the caller already holds part of the answer).
+    """
+
+    def __init__(self, client: RunAPIClient, content: bytes, request_model: str) -> None:
+        self._client = client
+        self._content = content
+        self._state = _StreamState(client, request_model)
+        self._response: httpx.Response | None = None
+        self._iterator = self._iterate()
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        return self._iterator
+
+    def __next__(self) -> ChatCompletionChunk:
+        return next(self._iterator)
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._iterator.close()
+        if self._response is not None:
+            self._response.close()
+
+    def _iterate(self) -> Iterator[ChatCompletionChunk]:
+        state = self._state
+        attempt = [0]
+        delivered = False
+        while True:
+            response = self._response = self._client._send(
+                "POST", "/chat/completions", self._content, stream=True, attempt=attempt
+            )
+            state.request_id = response.headers.get("x-request-id")
+            try:
+                for raw in response.iter_bytes():
+                    for event in state.decoder.feed(raw):
+                        chunk = state.chunk_of(event)
+                        if chunk is None:
+                            state.end()
+                            return
+                        delivered = True
+                        yield chunk
+                for event in state.decoder.close():
+                    chunk = state.chunk_of(event)
+                    if chunk is None:
+                        break
+                    delivered = True
+                    yield chunk
+                state.end()
+                return
+            except httpx.TransportError as exc:
+                err = _transport_error(exc, "Reading the stream")
+                delay = None if delivered else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                if delay is None:
+                    if delivered:
+                        err.partial = state.accumulator.completion()
+                    raise err from exc
+                attempt[0] += 1
+                state.decoder = SSEDecoder()
+                time.sleep(delay)
+            finally:
+                response.close()
+
+
+# ---------------------------------------------------------------------------------------- async
+
+
+class AsyncRunAPIClient(_Base):
+    """Asynchronous client. One pool per configuration and event loop, so ``asyncio.run`` twice
+    in a script, or a notebook, keeps working."""
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._transport = transport
+        self._http_client = http_client
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http_client is None and self._transport is not None:
+            self._http_client = httpx.AsyncClient(
+                transport=self._transport, timeout=httpx.Timeout(self.config.timeout)
+            )
+        return self._http_client or _pool.async_http_client(self.config.pool_key)
+
+    async def aclose(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+        else:
+            await _pool.close_async_http_client(self.config.pool_key)
+
+    async def __aenter__(self) -> AsyncRunAPIClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _send(self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]) -> httpx.Response:
+        http = self.http
+        headers = self._stream_headers if stream else self._headers
+        url = self._url(path)
+        while True:
+            err: RunAPIError
+            response_headers: Mapping[str, str] | None = None
+            try:
+                request = http.build_request(method, url, content=content, headers=headers)
+                response = await http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                err = _transport_error(exc, f"{method} {path}")
+                cause: BaseException = exc
+            else:
+                if response.status_code < 400:
+                    return response
+                try:
+                    body = await response.aread()
+                except httpx.TransportError:
+                    body = b""
+                finally:
+                    await response.aclose()
+                err = error_from_response(response.status_code, response.headers, body)
+                response_headers = response.headers
+                cause = err
+            delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)
+            if delay is None:
+                raise err from (None if cause is err else cause)
+            attempt[0] += 1
+            logger.info("RunAPI %s %s failed (%s); retry %d in %.2fs", method, path, type(err).__name__, attempt[0], delay)
+            await asyncio.sleep(delay)
+
+    async def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
+        content = self._prepare(body, stream=False)
+        attempt = [0]
+        while True:
+            response = await self._send("POST", "/chat/completions", content, stream=False, attempt=attempt)
+            try:
+                completion = response.json()
+            except ValueError:
+                err = error_from_response(502, response.headers, response.content)
+                delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
+                if delay is None:
+                    raise err from None
+                attempt[0] += 1
+                await asyncio.sleep(delay)
+                continue
+            return self._finish(completion, body["model"], response.headers.get("x-request-id"))
+
+    def stream_chat_completion(self, body: Mapping[str, Any]) -> AsyncChatStream:
+        content = self._prepare(body, stream=True)
+        return AsyncChatStream(self, content, body["model"])
+
+    async def list_models(self) -> list[Model]:
+        response = await self._send("GET", "/models", None, stream=False, attempt=[0])
+        data = response.json()
+        return list(data.get("data", [])) if isinstance(data, dict) else []
+
+
+class AsyncChatStream(_StreamBase):
+    """Async twin of :class:`ChatStream`; cancelling the consuming task closes the connection."""
+
+    def __init__(self, client: AsyncRunAPIClient, content: bytes, request_model: str) -> None:
+        self._client = client
+        self._content = content
+        self._state = _StreamState(client, request_model)
+        self._response: httpx.Response | None = None
+        self._iterator = self._iterate()
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self._iterator
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await self._iterator.__anext__()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._iterator.aclose()
+        if self._response is not None:
+            await self._response.aclose()
+
+    async def _iterate(self) -> AsyncIterator[ChatCompletionChunk]:
+        state = self._state
+        attempt = [0]
+        delivered = False
+        while True:
+            response = self._response = await self._client._send(
+                "POST", "/chat/completions", self._content, stream=True, attempt=attempt
+            )
+            state.request_id = response.headers.get("x-request-id")
+            try:
+                async for raw in response.aiter_bytes():
+                    for event in state.decoder.feed(raw):
+                        chunk = state.chunk_of(event)
+                        if chunk is None:
+                            state.end()
+                            return
+                        delivered = True
+                        yield chunk
+                for event in state.decoder.close():
+                    chunk = state.chunk_of(event)
+                    if chunk is None:
+                        break
+                    delivered = True
+                    yield chunk
+                state.end()
+                return
+            except httpx.TransportError as exc:
+                err = _transport_error(exc, "Reading the stream")
+                delay = None if delivered else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                if delay is None:
+                    if delivered:
+                        err.partial = state.accumulator.completion()
+                    raise err from exc
+                attempt[0] += 1
+                state.decoder = SSEDecoder()
+                await asyncio.sleep(delay)
+            finally:
+                await response.aclose()

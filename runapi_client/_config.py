@@ -1,0 +1,109 @@
+"""Where the key, base URL, timeouts and headers come from, and how they are checked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from ._errors import ConfigurationError
+
+API_KEY_ENV = "RUNAPI_API_KEY"
+BASE_URL_ENV = "RUNAPI_BASE_URL"
+DEFAULT_BASE_URL = "https://runapi.ai/v1"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 2
+
+
+def normalize_base_url(url: str) -> str:
+    """Return ``url`` as ``scheme://host[:port][/prefix]/v1`` with no trailing slash.
+
+    Users paste the base URL in every form (with or without ``/v1``, with a trailing slash),
+    so all of them are accepted; anything that is not http(s) is refused up front.
+    """
+    raw = url.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {raw!r}. "
+            f"Fix the base_url argument or the {BASE_URL_ENV} environment variable."
+        )
+    path = parts.path.rstrip("/")
+    if not path.endswith("/v1"):
+        path = f"{path}/v1"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
+    """The key from the argument, else from ``RUNAPI_API_KEY``; an error naming both if neither."""
+    if isinstance(api_key, SecretStr):
+        value = api_key.get_secret_value()
+    else:
+        value = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
+    value = value.strip()
+    if not value:
+        raise ConfigurationError(
+            f"No RunAPI API key: pass api_key=... or set the {API_KEY_ENV} environment "
+            "variable (get a key at https://runapi.ai)."
+        )
+    return SecretStr(value)
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    return normalize_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+
+
+def check_timeout(timeout: float | None) -> float | None:
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise ConfigurationError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    return None if timeout is None else float(timeout)
+
+
+def check_max_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+    return max_retries
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """A resolved, validated configuration. Equal configs share one connection pool."""
+
+    api_key: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float | None = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    default_headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        return cls(
+            api_key=resolve_api_key(api_key),
+            base_url=resolve_base_url(base_url),
+            timeout=check_timeout(timeout),
+            max_retries=check_max_retries(max_retries),
+            default_headers=tuple(sorted((default_headers or {}).items())),
+        )
+
+    @property
+    def pool_key(self) -> tuple[str, float | None]:
+        # The key travels per request as a header, so instances that differ only by key,
+        # retries or headers still share sockets to the same host.
+        return (self.base_url, self.timeout)
+
+    def __repr__(self) -> str:  # the SecretStr already masks; keep the repr short and explicit
+        return (
+            f"ClientConfig(api_key=SecretStr('**********'), base_url={self.base_url!r}, "
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r})"
+        )

@@ -1,0 +1,157 @@
+"""Stream deltas -> one completed message, whatever shape the stream takes.
+
+GLM streams come in two shapes (see the wire samples): GLM-native (no ``object``, ``role`` in
+every delta, usage on the finish chunk) and gateway-normalised (usage in a separate chunk with
+``choices: []``). Tool calls may arrive whole in one delta or split over many, with the ``id``
+and name only on the first. The accumulator accepts all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._types import ChatCompletion, ChatCompletionChunk, ToolCall, Usage
+
+__all__ = ["StreamAccumulator"]
+
+
+class _ToolCallParts:
+    __slots__ = ("arguments", "id", "name", "type")
+
+    def __init__(self) -> None:
+        self.id: str = ""
+        self.name: str = ""
+        self.type: str = "function"
+        self.arguments: list[str] = []
+
+
+class StreamAccumulator:
+    """Fold chunks (choice 0) into a ``ChatCompletion``-shaped dict.
+
+    ``add`` is called once per chunk and does only the work that chunk needs; the joins happen
+    once, in ``completion()``.
+    """
+
+    __slots__ = (
+        "_content",
+        "_reasoning",
+        "_tools",
+        "created",
+        "finish_reason",
+        "id",
+        "model",
+        "saw_done",
+        "system_fingerprint",
+        "usage",
+        "chunks",
+    )
+
+    def __init__(self) -> None:
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._tools: dict[int, _ToolCallParts] = {}
+        self.id: str | None = None
+        self.model: str | None = None
+        self.created: int | None = None
+        self.system_fingerprint: str | None = None
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.saw_done = False
+        self.chunks = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.saw_done or self.finish_reason is not None
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        self.chunks += 1
+        if self.id is None:
+            self.id = chunk.get("id")
+            self.model = chunk.get("model")
+            self.created = chunk.get("created")
+        fingerprint = chunk.get("system_fingerprint")
+        if fingerprint:
+            self.system_fingerprint = fingerprint
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = usage
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue  # n > 1 is not requested by the adapters
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            if text:
+                self._content.append(text)
+            reasoning = delta.get("reasoning_content")
+            if reasoning:
+                self._reasoning.append(reasoning)
+            calls = delta.get("tool_calls")
+            if calls:
+                self._add_tool_calls(calls)
+            finish = choice.get("finish_reason")
+            if finish:
+                self.finish_reason = finish
+
+    def _add_tool_calls(self, calls: list[Any]) -> None:
+        for position, call in enumerate(calls):
+            index = call.get("index")
+            if index is None:
+                index = position  # some servers omit index on whole calls
+            parts = self._tools.get(index)
+            if parts is None:
+                parts = self._tools[index] = _ToolCallParts()
+            # id, name and type are set once, never concatenated: some servers repeat them
+            if call.get("id") and not parts.id:
+                parts.id = call["id"]
+            if call.get("type"):
+                parts.type = call["type"]
+            function = call.get("function") or {}
+            if function.get("name") and not parts.name:
+                parts.name = function["name"]
+            arguments = function.get("arguments")
+            if arguments:
+                parts.arguments.append(arguments if isinstance(arguments, str) else _dumps(arguments))
+
+    @property
+    def content(self) -> str:
+        return "".join(self._content)
+
+    @property
+    def reasoning_content(self) -> str:
+        return "".join(self._reasoning)
+
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls so far, by index; arguments may be partial JSON mid-stream."""
+        return [
+            {
+                "id": p.id,
+                "type": "function",
+                "index": i,
+                "function": {"name": p.name, "arguments": "".join(p.arguments)},
+            }
+            for i, p in sorted(self._tools.items())
+        ]
+
+    def completion(self) -> ChatCompletion:
+        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self._reasoning:
+            message["reasoning_content"] = self.reasoning_content
+        if self._tools:
+            message["tool_calls"] = self.tool_calls()
+        result: dict[str, Any] = {
+            "id": self.id or "",
+            "object": "chat.completion",
+            "created": self.created or 0,
+            "model": self.model or "",
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
+            "usage": self.usage,
+        }
+        if self.system_fingerprint:
+            result["system_fingerprint"] = self.system_fingerprint
+        return result  # type: ignore[return-value]
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,122 @@
+"""Totals of calls, tokens and cost across every RunAPI call made inside a block.
+
+The core records each finished call here, so a LangChain callback and a LlamaIndex tracker count
+exactly the same way and neither depends on a framework's callback manager (LlamaIndex query
+engines replace ``llm.callback_manager``). Trackers live in a ``ContextVar``: asyncio tasks
+inherit them, and so do threads started from a copied context (LangChain's executors,
+``asyncio.to_thread``, ``contextvars.copy_context().run``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import RunAPIError
+from ._pricing import Cost, token_counts
+
+__all__ = ["BudgetExceededError", "ModelUsage", "UsageTracker", "record_usage", "track_usage"]
+
+
+class BudgetExceededError(RunAPIError):
+    """A tracker's ``max_cost`` is spent; no further call is sent inside it."""
+
+
+@dataclass
+class ModelUsage:
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: float = 0.0
+    priced: bool = True
+    """False once any call of this model had no known price (its cost is then a floor)."""
+
+
+@dataclass
+class UsageTracker:
+    """Running totals; thread-safe. ``max_cost`` (USD) refuses calls once reached."""
+
+    max_cost: float | None = None
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_cost: float = 0.0
+    by_model: dict[str, ModelUsage] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def successful_requests(self) -> int:
+        return self.requests
+
+    def add(self, model: str, usage: Mapping[str, Any] | None, cost: Cost | None) -> None:
+        counts = token_counts(usage or {})
+        amount = cost.total if cost is not None else 0.0
+        with self._lock:
+            per = self.by_model.get(model)
+            if per is None:
+                per = self.by_model[model] = ModelUsage()
+            for target in (self, per):
+                target.requests += 1
+                target.prompt_tokens += counts["input"]
+                target.completion_tokens += counts["output"]
+                target.total_tokens += counts["total"]
+                target.cached_tokens += counts["cache_read"]
+                target.reasoning_tokens += counts["reasoning"]
+            self.total_cost += amount
+            per.cost += amount
+            if cost is None:
+                per.priced = False
+
+    def check_budget(self) -> None:
+        if self.max_cost is not None and self.total_cost >= self.max_cost:
+            raise BudgetExceededError(
+                f"Budget spent: ${self.total_cost:.6f} of max_cost=${self.max_cost:.6f} used "
+                f"over {self.requests} calls; no further call was sent. Raise max_cost to go on."
+            )
+
+    def summary(self) -> str:
+        lines = [
+            f"Requests: {self.requests}",
+            f"Tokens: {self.total_tokens} (prompt {self.prompt_tokens}, cached {self.cached_tokens};"
+            f" completion {self.completion_tokens}, reasoning {self.reasoning_tokens})",
+            f"Total cost (USD): ${self.total_cost:.6f}",
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+_active: ContextVar[tuple[UsageTracker, ...]] = ContextVar("runapi_usage_trackers", default=())
+
+
+@contextmanager
+def track_usage(max_cost: float | None = None) -> Iterator[UsageTracker]:
+    """Total every RunAPI call made inside the block (nested blocks each count)."""
+    tracker = UsageTracker(max_cost=max_cost)
+    token = _active.set((*_active.get(), tracker))
+    try:
+        yield tracker
+    finally:
+        _active.reset(token)
+
+
+def check_budgets() -> None:
+    """Raise before sending if any enclosing tracker's budget is spent."""
+    for tracker in _active.get():
+        tracker.check_budget()
+
+
+def record_usage(model: str, usage: Mapping[str, Any] | None, cost: Cost | None) -> None:
+    for tracker in _active.get():
+        tracker.add(model, usage, cost)
