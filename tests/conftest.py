@@ -1,0 +1,55 @@
+"""Suite-wide fixtures: a dummy key for replay, cassette placement and scrubbing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+WIRE_SAMPLES = ROOT.parent / "shared" / "wire-samples"
+
+# Replaying cassettes needs *a* key (a missing key is an error before any request); it is never
+# sent anywhere. `make record` runs with the real RUNAPI_API_KEY, whose header vcr scrubs.
+DUMMY_KEY = "test-key-not-a-real-credential"
+if not os.environ.get("RUNAPI_API_KEY"):
+    os.environ["RUNAPI_API_KEY"] = DUMMY_KEY
+
+
+def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers", {})
+    for name in list(headers):
+        if name.lower() in {"set-cookie", "cf-ray", "server-timing"}:
+            del headers[name]
+    return response
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "filter_headers": [
+            ("authorization", "Bearer <redacted>"),
+            ("x-api-key", "<redacted>"),
+            ("cookie", None),
+        ],
+        "filter_query_parameters": [("api_key", "<redacted>")],
+        "decode_compressed_response": True,
+        "before_record_response": scrub_response,
+        "match_on": ["method", "scheme", "host", "port", "path", "query"],
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    """cassettes/<suite>/<test module>/ (e.g. cassettes/langchain/test_chat_models/)."""
+    module = Path(request.module.__file__)
+    suite = module.parent.relative_to(Path(__file__).parent)
+    return str(CASSETTES / suite / module.stem)
+
+
+@pytest.fixture
+def wire_samples() -> Path:
+    return WIRE_SAMPLES
