@@ -5,7 +5,14 @@ It imports httpx and pydantic only, never a framework; ``langchain_runapi`` and
 """
 
 from ._catalog import CATALOG, DEFAULT_MODEL_INFO, ModelInfo, get_model_info
-from ._client import AsyncChatStream, AsyncRunAPIClient, ChatResult, ChatStream, RunAPIClient
+from ._client import (
+    AsyncChatStream,
+    AsyncRunAPIClient,
+    ChatResult,
+    ChatStream,
+    EmbeddingResult,
+    RunAPIClient,
+)
 from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, ClientConfig, normalize_base_url
 from ._errors import (
     APIConnectionError,
@@ -75,6 +82,7 @@ __all__ = [
     "ClientConfig",
     "ConfigurationError",
     "Cost",
+    "EmbeddingResult",
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "Model",

@@ -20,6 +20,7 @@ from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
+    ConfigurationError,
     IncompleteStreamError,
     RunAPIError,
     error_from_response,
@@ -33,7 +34,14 @@ from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
 from ._usage import check_budgets, record_usage
 from ._validate import encode_json, validate_chat_request
 
-__all__ = ["AsyncChatStream", "AsyncRunAPIClient", "ChatResult", "ChatStream", "RunAPIClient"]
+__all__ = [
+    "AsyncChatStream",
+    "AsyncRunAPIClient",
+    "ChatResult",
+    "ChatStream",
+    "EmbeddingResult",
+    "RunAPIClient",
+]
 
 logger = logging.getLogger("runapi_client")
 
@@ -56,6 +64,21 @@ class ChatResult:
     @property
     def usage(self) -> Usage | None:
         return self.completion.get("usage")
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    """One ``/embeddings`` call: vectors in input order, the wire response, cost, request id."""
+
+    vectors: list[list[float]]
+    response: dict[str, Any]
+    cost: Cost | None
+    request_id: str | None
+
+    @property
+    def usage(self) -> Usage | None:
+        usage = self.response.get("usage")
+        return usage if isinstance(usage, dict) else None  # type: ignore[return-value]
 
 
 def _backoff(attempt: int) -> float:
@@ -144,6 +167,30 @@ class _Base:
         if usage:
             record_usage(model, usage, cost)
         return ChatResult(completion=completion, cost=cost, request_id=request_id)
+
+
+    def _prepare_embeddings(self, body: Mapping[str, Any]) -> bytes:
+        model = body.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigurationError("model must be a non-empty string such as 'text-embedding-3-small'.")
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs:
+            raise ConfigurationError("input must be a non-empty string or list of strings to embed.")
+        check_budgets()
+        return encode_json(body)
+
+    def _finish_embeddings(self, response: Any, request_model: str, request_id: str | None) -> EmbeddingResult:
+        if not isinstance(response, dict) or not isinstance(response.get("data"), list):
+            raise error_from_response(502, {}, json.dumps(response)[:500])
+        model = response.get("model") or request_model
+        usage = response.get("usage")
+        cost = self.cost_of(model, usage) if usage else None
+        if usage:
+            record_usage(model, usage, cost)
+        vectors = [item["embedding"] for item in sorted(response["data"], key=lambda d: d.get("index", 0))]
+        return EmbeddingResult(vectors=vectors, response=response, cost=cost, request_id=request_id)
 
 
 class _StreamState:
@@ -318,6 +365,12 @@ class RunAPIClient(_Base):
         content = self._prepare(body, stream=True)
         return ChatStream(self, content, body["model"])
 
+    def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
+        """``POST /embeddings`` for one batch (see ``embed_texts`` for batching)."""
+        content = self._prepare_embeddings(body)
+        response = self._send("POST", "/embeddings", content, stream=False, attempt=[0])
+        return self._finish_embeddings(response.json(), body["model"], response.headers.get("x-request-id"))
+
     def list_models(self) -> list[Model]:
         response = self._send("GET", "/models", None, stream=False, attempt=[0])
         data = response.json()
@@ -486,6 +539,11 @@ class AsyncRunAPIClient(_Base):
     def stream_chat_completion(self, body: Mapping[str, Any]) -> AsyncChatStream:
         content = self._prepare(body, stream=True)
         return AsyncChatStream(self, content, body["model"])
+
+    async def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
+        content = self._prepare_embeddings(body)
+        response = await self._send("POST", "/embeddings", content, stream=False, attempt=[0])
+        return self._finish_embeddings(response.json(), body["model"], response.headers.get("x-request-id"))
 
     async def list_models(self) -> list[Model]:
         response = await self._send("GET", "/models", None, stream=False, attempt=[0])
