@@ -14,6 +14,15 @@ from ._client import (
     RunAPIClient,
 )
 from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, ClientConfig, normalize_base_url
+from ._embeddings import (
+    DEFAULT_EMBEDDING_MODEL,
+    MAX_EMBEDDING_INPUTS,
+    EmbeddedTexts,
+    aembed_texts,
+    batch_texts,
+    embed_texts,
+    estimate_tokens,
+)
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -63,7 +72,9 @@ __all__ = [
     "BASE_URL_ENV",
     "CATALOG",
     "DEFAULT_BASE_URL",
+    "DEFAULT_EMBEDDING_MODEL",
     "DEFAULT_MODEL_INFO",
+    "MAX_EMBEDDING_INPUTS",
     "PRICES",
     "PRICES_AS_OF",
     "APIConnectionError",
@@ -82,6 +93,7 @@ __all__ = [
     "ClientConfig",
     "ConfigurationError",
     "Cost",
+    "EmbeddedTexts",
     "EmbeddingResult",
     "IncompleteStreamError",
     "InsufficientCreditsError",
@@ -103,8 +115,12 @@ __all__ = [
     "Usage",
     "UsageTracker",
     "__version__",
+    "aembed_texts",
+    "batch_texts",
     "cost_of",
+    "embed_texts",
     "error_from_response",
+    "estimate_tokens",
     "get_model_info",
     "get_price",
     "normalize_base_url",
