@@ -42,7 +42,7 @@ from ._errors import (
 )
 from ._price_list import PriceList, parse_price_schedules
 from ._pricing import PRICES, PRICES_AS_OF, Cost, Price, cost_of, get_price, set_price, token_counts
-from ._sse import SSEDecoder, ServerSentEvent
+from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, ChatRequest, Model, ToolCall, Usage
 from ._usage import BudgetExceededError, ModelUsage, UsageTracker, track_usage

@@ -37,31 +37,49 @@ class ModelInfo:
         return "json_schema" in self.json_modes
 
 
-_GLM_TEXT = dict(tool_choice=("auto",), json_modes=("json_object",), parallel_tool_calls=False)
-_OPENAI = dict(
-    tool_choice=("auto", "none", "required", "function"),
-    json_modes=("json_object", "json_schema"),
-    parallel_tool_calls=True,
-)
+def _glm(name: str, context: int, output: int, *, image_input: bool = False) -> ModelInfo:
+    # GLM: thinks by default, tool_choice "auto" only, json_object but not json_schema.
+    return ModelInfo(
+        name,
+        context,
+        output,
+        tool_choice=("auto",),
+        json_modes=("json_object",),
+        parallel_tool_calls=False,
+        reasoning=True,
+        reasoning_default=True,
+        image_input=image_input,
+    )
+
+
+def _openai(name: str, context: int, output: int) -> ModelInfo:
+    return ModelInfo(
+        name,
+        context,
+        output,
+        tool_choice=("auto", "none", "required", "function"),
+        json_modes=("json_object", "json_schema"),
+        parallel_tool_calls=True,
+        image_input=True,
+    )
+
 
 CATALOG: dict[str, ModelInfo] = {
     m.name: m
     for m in (
-        ModelInfo("glm-4.5", 131_072, 98_304, reasoning=True, reasoning_default=True, **_GLM_TEXT),
-        ModelInfo("glm-4.5-air", 131_072, 98_304, reasoning=True, reasoning_default=True, **_GLM_TEXT),
-        ModelInfo("glm-4.6", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
-        ModelInfo("glm-4.7", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
-        ModelInfo("glm-5", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
-        ModelInfo("glm-5-turbo", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
-        ModelInfo("glm-5.1", 204_800, 131_072, reasoning=True, reasoning_default=True, **_GLM_TEXT),
-        ModelInfo("glm-4.5v", 65_536, 16_384, reasoning=True, reasoning_default=True,
-                  image_input=True, **_GLM_TEXT),
-        ModelInfo("glm-4.6v", 131_072, 32_768, reasoning=True, reasoning_default=True,
-                  image_input=True, **_GLM_TEXT),
-        ModelInfo("gpt-4o-mini", 128_000, 16_384, image_input=True, **_OPENAI),
-        ModelInfo("gpt-4o", 128_000, 16_384, image_input=True, **_OPENAI),
-        ModelInfo("gpt-4.1", 1_047_576, 32_768, image_input=True, **_OPENAI),
-        ModelInfo("gpt-4.1-mini", 1_047_576, 32_768, image_input=True, **_OPENAI),
+        _glm("glm-4.5", 131_072, 98_304),
+        _glm("glm-4.5-air", 131_072, 98_304),
+        _glm("glm-4.6", 204_800, 131_072),
+        _glm("glm-4.7", 204_800, 131_072),
+        _glm("glm-5", 204_800, 131_072),
+        _glm("glm-5-turbo", 204_800, 131_072),
+        _glm("glm-5.1", 204_800, 131_072),
+        _glm("glm-4.5v", 65_536, 16_384, image_input=True),
+        _glm("glm-4.6v", 131_072, 32_768, image_input=True),
+        _openai("gpt-4o-mini", 128_000, 16_384),
+        _openai("gpt-4o", 128_000, 16_384),
+        _openai("gpt-4.1", 1_047_576, 32_768),
+        _openai("gpt-4.1-mini", 1_047_576, 32_768),
     )
 }
 

@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -28,7 +28,7 @@ from ._errors import (
     parse_retry_after,
 )
 from ._pricing import Cost, Price, cost_of
-from ._sse import SSEDecoder, ServerSentEvent
+from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
 from ._usage import check_budgets, record_usage
@@ -83,10 +83,12 @@ class EmbeddingResult:
 
 def _backoff(attempt: int) -> float:
     # Exponential with jitter, so a crowd of clients does not retry in lockstep.
-    return min(INITIAL_BACKOFF * 2**attempt, MAX_BACKOFF) * (1 - 0.25 * random.random())
+    return float(min(INITIAL_BACKOFF * 2.0**attempt, MAX_BACKOFF) * (1 - 0.25 * random.random()))
 
 
-def _retry_delay(attempt: int, max_retries: int, err: RunAPIError, headers: Mapping[str, str] | None) -> float | None:
+def _retry_delay(
+    attempt: int, max_retries: int, err: RunAPIError, headers: Mapping[str, str] | None
+) -> float | None:
     """Seconds to wait before the next attempt, or None when the error is final."""
     if attempt >= max_retries:
         return None
@@ -104,7 +106,9 @@ def _transport_error(exc: Exception, what: str) -> RunAPIError:
         return APITimeoutError(
             f"{what} timed out ({kind}). Raise timeout=... if the model needs longer to answer."
         )
-    return APIConnectionError(f"{what} failed: could not reach RunAPI ({type(exc).__name__}: {exc}).")
+    return APIConnectionError(
+        f"{what} failed: could not reach RunAPI ({type(exc).__name__}: {exc})."
+    )
 
 
 class _Base:
@@ -160,7 +164,9 @@ class _Base:
             body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
         return encode_json(body)
 
-    def _finish(self, completion: ChatCompletion, request_model: str, request_id: str | None) -> ChatResult:
+    def _finish(
+        self, completion: ChatCompletion, request_model: str, request_id: str | None
+    ) -> ChatResult:
         model = completion.get("model") or request_model
         usage = completion.get("usage")
         cost = self.cost_of(model, usage) if usage else None
@@ -168,20 +174,25 @@ class _Base:
             record_usage(model, usage, cost)
         return ChatResult(completion=completion, cost=cost, request_id=request_id)
 
-
     def _prepare_embeddings(self, body: Mapping[str, Any]) -> bytes:
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
-            raise ConfigurationError("model must be a non-empty string such as 'text-embedding-3-small'.")
+            raise ConfigurationError(
+                "model must be a non-empty string such as 'text-embedding-3-small'."
+            )
         inputs = body.get("input")
         if isinstance(inputs, str):
             inputs = [inputs]
         if not isinstance(inputs, list) or not inputs:
-            raise ConfigurationError("input must be a non-empty string or list of strings to embed.")
+            raise ConfigurationError(
+                "input must be a non-empty string or list of strings to embed."
+            )
         check_budgets()
         return encode_json(body)
 
-    def _finish_embeddings(self, response: Any, request_model: str, request_id: str | None) -> EmbeddingResult:
+    def _finish_embeddings(
+        self, response: Any, request_model: str, request_id: str | None
+    ) -> EmbeddingResult:
         if not isinstance(response, dict) or not isinstance(response.get("data"), list):
             raise error_from_response(502, {}, json.dumps(response)[:500])
         model = response.get("model") or request_model
@@ -189,7 +200,9 @@ class _Base:
         cost = self.cost_of(model, usage) if usage else None
         if usage:
             record_usage(model, usage, cost)
-        vectors = [item["embedding"] for item in sorted(response["data"], key=lambda d: d.get("index", 0))]
+        vectors = [
+            item["embedding"] for item in sorted(response["data"], key=lambda d: d.get("index", 0))
+        ]
         return EmbeddingResult(vectors=vectors, response=response, cost=cost, request_id=request_id)
 
 
@@ -288,7 +301,9 @@ class RunAPIClient(_Base):
     ) -> None:
         super().__init__(**kwargs)
         if transport is not None and http_client is None:
-            http_client = httpx.Client(transport=transport, timeout=httpx.Timeout(self.config.timeout))
+            http_client = httpx.Client(
+                transport=transport, timeout=httpx.Timeout(self.config.timeout)
+            )
         self._http_client = http_client
 
     @property
@@ -308,7 +323,9 @@ class RunAPIClient(_Base):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]) -> httpx.Response:
+    def _send(
+        self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]
+    ) -> httpx.Response:
         """Send with retries; ``attempt`` is shared with the caller so a stream's reconnects
         count against the same ``max_retries``."""
         http = self.http
@@ -339,7 +356,14 @@ class RunAPIClient(_Base):
             if delay is None:
                 raise err from (None if cause is err else cause)
             attempt[0] += 1
-            logger.info("RunAPI %s %s failed (%s); retry %d in %.2fs", method, path, type(err).__name__, attempt[0], delay)
+            logger.info(
+                "RunAPI %s %s failed (%s); retry %d in %.2fs",
+                method,
+                path,
+                type(err).__name__,
+                attempt[0],
+                delay,
+            )
             time.sleep(delay)
 
     def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
@@ -347,7 +371,9 @@ class RunAPIClient(_Base):
         content = self._prepare(body, stream=False)
         attempt = [0]
         while True:
-            response = self._send("POST", "/chat/completions", content, stream=False, attempt=attempt)
+            response = self._send(
+                "POST", "/chat/completions", content, stream=False, attempt=attempt
+            )
             try:
                 completion = response.json()
             except ValueError:
@@ -369,7 +395,9 @@ class RunAPIClient(_Base):
         """``POST /embeddings`` for one batch (see ``embed_texts`` for batching)."""
         content = self._prepare_embeddings(body)
         response = self._send("POST", "/embeddings", content, stream=False, attempt=[0])
-        return self._finish_embeddings(response.json(), body["model"], response.headers.get("x-request-id"))
+        return self._finish_embeddings(
+            response.json(), body["model"], response.headers.get("x-request-id")
+        )
 
     def list_models(self) -> list[Model]:
         response = self._send("GET", "/models", None, stream=False, attempt=[0])
@@ -409,7 +437,7 @@ class ChatStream(_StreamBase):
         if self._response is not None:
             self._response.close()
 
-    def _iterate(self) -> Iterator[ChatCompletionChunk]:
+    def _iterate(self) -> Generator[ChatCompletionChunk, None, None]:
         state = self._state
         attempt = [0]
         delivered = False
@@ -437,7 +465,11 @@ class ChatStream(_StreamBase):
                 return
             except httpx.TransportError as exc:
                 err = _transport_error(exc, "Reading the stream")
-                delay = None if delivered else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                delay = (
+                    None
+                    if delivered
+                    else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                )
                 if delay is None:
                     if delivered:
                         err.partial = state.accumulator.completion()
@@ -487,7 +519,9 @@ class AsyncRunAPIClient(_Base):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _send(self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]
+    ) -> httpx.Response:
         http = self.http
         headers = self._stream_headers if stream else self._headers
         url = self._url(path)
@@ -516,14 +550,23 @@ class AsyncRunAPIClient(_Base):
             if delay is None:
                 raise err from (None if cause is err else cause)
             attempt[0] += 1
-            logger.info("RunAPI %s %s failed (%s); retry %d in %.2fs", method, path, type(err).__name__, attempt[0], delay)
+            logger.info(
+                "RunAPI %s %s failed (%s); retry %d in %.2fs",
+                method,
+                path,
+                type(err).__name__,
+                attempt[0],
+                delay,
+            )
             await asyncio.sleep(delay)
 
     async def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
         content = self._prepare(body, stream=False)
         attempt = [0]
         while True:
-            response = await self._send("POST", "/chat/completions", content, stream=False, attempt=attempt)
+            response = await self._send(
+                "POST", "/chat/completions", content, stream=False, attempt=attempt
+            )
             try:
                 completion = response.json()
             except ValueError:
@@ -543,7 +586,9 @@ class AsyncRunAPIClient(_Base):
     async def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         content = self._prepare_embeddings(body)
         response = await self._send("POST", "/embeddings", content, stream=False, attempt=[0])
-        return self._finish_embeddings(response.json(), body["model"], response.headers.get("x-request-id"))
+        return self._finish_embeddings(
+            response.json(), body["model"], response.headers.get("x-request-id")
+        )
 
     async def list_models(self) -> list[Model]:
         response = await self._send("GET", "/models", None, stream=False, attempt=[0])
@@ -571,7 +616,10 @@ class AsyncChatStream(_StreamBase):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -580,7 +628,7 @@ class AsyncChatStream(_StreamBase):
         if self._response is not None:
             await self._response.aclose()
 
-    async def _iterate(self) -> AsyncIterator[ChatCompletionChunk]:
+    async def _iterate(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         state = self._state
         attempt = [0]
         delivered = False
@@ -608,7 +656,11 @@ class AsyncChatStream(_StreamBase):
                 return
             except httpx.TransportError as exc:
                 err = _transport_error(exc, "Reading the stream")
-                delay = None if delivered else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                delay = (
+                    None
+                    if delivered
+                    else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                )
                 if delay is None:
                     if delivered:
                         err.partial = state.accumulator.completion()

@@ -58,7 +58,9 @@ def resolve_base_url(base_url: str | None) -> str:
 
 def check_timeout(timeout: float | None) -> float | None:
     if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-        raise ConfigurationError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        raise ConfigurationError(
+            f"timeout must be a positive number of seconds or None, got {timeout!r}"
+        )
     return None if timeout is None else float(timeout)
 
 

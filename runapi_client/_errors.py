@@ -1,4 +1,4 @@
-"""One exception hierarchy keyed by HTTP status, and the parser for every error body RunAPI sends."""
+"""One exception hierarchy keyed by HTTP status, and a parser for every error body RunAPI sends."""
 
 from __future__ import annotations
 
@@ -114,7 +114,9 @@ class IncompleteStreamError(RunAPIError):
     message accumulated so far (a ChatCompletion-shaped dict).
     """
 
-    def __init__(self, message: str, *, partial: Mapping[str, Any] | None = None, **kw: Any) -> None:
+    def __init__(
+        self, message: str, *, partial: Mapping[str, Any] | None = None, **kw: Any
+    ) -> None:
         super().__init__(message, **kw)
         self.partial = partial
 
@@ -189,12 +191,15 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, A
                 return (f"the server sent an HTML page{f' ({title})' if title else ''}", None, text)
             return text[:500], None, text
     if not isinstance(parsed, dict):
-        return (_as_str(parsed)[:500] if _as_str(parsed) else None), None, parsed
+        text = _as_str(parsed)
+        return (text[:500] if text else None), None, parsed
     err = parsed.get("error", parsed)
     message: str | None
     code: str | None = None
     if isinstance(err, dict):
-        message = _as_str(err.get("message")) or _as_str(err.get("msg")) or _as_str(err.get("error"))
+        message = (
+            _as_str(err.get("message")) or _as_str(err.get("msg")) or _as_str(err.get("error"))
+        )
         code = _as_str(err.get("code")) or _as_str(err.get("type"))
     else:
         message = _as_str(err)
@@ -204,14 +209,23 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, A
     details = parsed.get("errors")
     if isinstance(details, dict) and details:
         flat = "; ".join(
-            f"{field} {', '.join(map(str, v)) if isinstance(v, list) else v}" for field, v in details.items()
+            f"{field} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for field, v in details.items()
         )
         message = f"{message}: {flat}" if message else flat
     return message, code, parsed
 
 
+def _lower(headers: Mapping[str, str]) -> Mapping[str, str]:
+    # httpx.Headers is already case-insensitive; plain dicts (tests, callers) may not be.
+    if hasattr(headers, "get_list"):
+        return headers
+    return {k.lower(): v for k, v in headers.items()}
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from ``retry-after-ms``, ``Retry-After`` seconds, or an HTTP date."""
+    headers = _lower(headers)
     ms = headers.get("retry-after-ms")
     if ms:
         try:
@@ -225,8 +239,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return max(float(value), 0.0)
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
     import datetime as _dt
+    from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)
@@ -274,6 +288,7 @@ def error_from_response(
 ) -> RunAPIError:
     """Turn an error response into the matching typed exception."""
     message, code, parsed = parse_error_body(body)
+    headers = _lower(headers)
     request_id = headers.get("x-request-id") or (
         _as_str(parsed.get("request_id")) if isinstance(parsed, dict) else None
     )
@@ -282,7 +297,9 @@ def error_from_response(
     if message is None:
         message = "no error details in the response body" if not body else None
     text = _compose(cls, what, message, code, request_id)
-    kwargs: dict[str, Any] = dict(status_code=status_code, code=code, request_id=request_id, body=parsed)
+    kwargs: dict[str, Any] = dict(
+        status_code=status_code, code=code, request_id=request_id, body=parsed
+    )
     if cls is RateLimitError:
         return RateLimitError(text, retry_after=parse_retry_after(headers), **kwargs)
     return cls(text, **kwargs)
@@ -290,11 +307,15 @@ def error_from_response(
 
 def error_from_stream_payload(payload: Any, request_id: str | None = None) -> RunAPIError:
     """An ``error`` event inside a 200 stream (the upstream failed after headers were sent)."""
-    message, code, parsed = parse_error_body(payload if isinstance(payload, (bytes, str)) else json.dumps(payload))
+    message, code, parsed = parse_error_body(
+        payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    )
     status: int | None = None
     if isinstance(parsed, dict):
         err = parsed.get("error")
-        raw_status = (err.get("status") or err.get("status_code")) if isinstance(err, dict) else None
+        raw_status = (
+            (err.get("status") or err.get("status_code")) if isinstance(err, dict) else None
+        )
         raw_status = raw_status or parsed.get("status_code")
         if isinstance(raw_status, int) or (isinstance(raw_status, str) and raw_status.isdigit()):
             status = int(raw_status)

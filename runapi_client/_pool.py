@@ -16,7 +16,12 @@ from collections.abc import Hashable
 
 import httpx
 
-__all__ = ["async_http_client", "close_async_http_client", "close_sync_http_client", "sync_http_client"]
+__all__ = [
+    "async_http_client",
+    "close_async_http_client",
+    "close_sync_http_client",
+    "sync_http_client",
+]
 
 # Like the OpenAI SDK: many agents run 100+ calls at once; httpx's default of 100 would queue.
 LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=30.0)

@@ -49,7 +49,9 @@ def parse_price_schedules(payload: Any, model: str | None = None) -> dict[str, P
     for schedule in schedules:
         if not isinstance(schedule, Mapping):
             continue
-        name = schedule.get("model") or schedule.get("model_name") or schedule.get("model_id") or model
+        name = (
+            schedule.get("model") or schedule.get("model_name") or schedule.get("model_id") or model
+        )
         values = {part: _cents(schedule.get(field)) for part, field in _FIELDS.items()}
         if not isinstance(name, str) or values["input"] is None or values["output"] is None:
             continue
@@ -65,14 +67,18 @@ def parse_price_schedules(payload: Any, model: str | None = None) -> dict[str, P
 class PriceList:
     """Fetches and caches RunAPI's public price list, revalidating with ``If-None-Match``."""
 
-    def __init__(self, base_url: str | None = None, *, http_client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, base_url: str | None = None, *, http_client: httpx.Client | None = None
+    ) -> None:
         parts = urlsplit(resolve_base_url(base_url))
         self.url = f"{parts.scheme}://{parts.netloc}/api/v1/price_schedules"
         self._http = http_client
         self._etags: dict[str, str] = {}
         self.prices: dict[str, Price] = {}
 
-    def refresh(self, models: Iterable[str], *, timeout: float = 10.0, apply: bool = True) -> dict[str, Price]:
+    def refresh(
+        self, models: Iterable[str], *, timeout: float = 10.0, apply: bool = True
+    ) -> dict[str, Price]:
         """Fetch the prices of ``models``; on success (and ``apply``) install them process-wide.
 
         Returns what is known after the refresh. Errors are logged, never raised.
@@ -86,12 +92,17 @@ class PriceList:
                 try:
                     response = http.get(self.url, params={"model": model}, headers=headers)
                 except httpx.HTTPError as exc:
-                    logger.warning("RunAPI price list unreachable (%s); keeping built-in prices", exc)
+                    logger.warning(
+                        "RunAPI price list unreachable (%s); keeping built-in prices", exc
+                    )
                     continue
                 if response.status_code == 304:
                     continue
                 if response.status_code != 200:
-                    logger.warning("RunAPI price list answered %s; keeping built-in prices", response.status_code)
+                    logger.warning(
+                        "RunAPI price list answered %s; keeping built-in prices",
+                        response.status_code,
+                    )
                     continue
                 try:
                     found = parse_price_schedules(response.json(), model)

@@ -36,6 +36,7 @@ class StreamAccumulator:
         "_content",
         "_reasoning",
         "_tools",
+        "chunks",
         "created",
         "finish_reason",
         "id",
@@ -43,7 +44,6 @@ class StreamAccumulator:
         "saw_done",
         "system_fingerprint",
         "usage",
-        "chunks",
     )
 
     def __init__(self) -> None:
@@ -110,7 +110,9 @@ class StreamAccumulator:
                 parts.name = function["name"]
             arguments = function.get("arguments")
             if arguments:
-                parts.arguments.append(arguments if isinstance(arguments, str) else _dumps(arguments))
+                parts.arguments.append(
+                    arguments if isinstance(arguments, str) else _dumps(arguments)
+                )
 
     @property
     def content(self) -> str:

@@ -87,8 +87,9 @@ class UsageTracker:
     def summary(self) -> str:
         lines = [
             f"Requests: {self.requests}",
-            f"Tokens: {self.total_tokens} (prompt {self.prompt_tokens}, cached {self.cached_tokens};"
-            f" completion {self.completion_tokens}, reasoning {self.reasoning_tokens})",
+            f"Tokens: {self.total_tokens} (prompt {self.prompt_tokens},"
+            f" cached {self.cached_tokens}; completion {self.completion_tokens},"
+            f" reasoning {self.reasoning_tokens})",
             f"Total cost (USD): ${self.total_cost:.6f}",
         ]
         return "\n".join(lines)

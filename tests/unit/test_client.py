@@ -1,0 +1,370 @@
+"""The core clients over httpx.MockTransport, fed the real wire samples."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import runapi_client._client as client_module
+from runapi_client import (
+    APIConnectionError,
+    AsyncRunAPIClient,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    IncompleteStreamError,
+    RateLimitError,
+    RunAPIClient,
+    ServerError,
+    _pool,
+    track_usage,
+)
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "wire-samples"
+BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+
+    async def fake_async_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(client_module.time, "sleep", slept.append)
+    monkeypatch.setattr(client_module.asyncio, "sleep", fake_async_sleep)
+    return slept
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def sse(data: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(
+        200, headers={"content-type": "text/event-stream", **(headers or {})}, content=data
+    )
+
+
+def sync_client(handler: Handler, **kw: Any) -> RunAPIClient:
+    return RunAPIClient(api_key="test-key", transport=httpx.MockTransport(handler), **kw)
+
+
+def async_client(handler: Handler, **kw: Any) -> AsyncRunAPIClient:
+    return AsyncRunAPIClient(api_key="test-key", transport=httpx.MockTransport(handler), **kw)
+
+
+def sequence(*responses: httpx.Response | Exception) -> tuple[Handler, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+    queue: Iterator[httpx.Response | Exception] = iter(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        item = next(queue)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler, seen
+
+
+def test_non_stream_request_and_result() -> None:
+    handler, seen = sequence(
+        httpx.Response(
+            200, content=sample("glm-4.6.nonstream.json"), headers={"x-request-id": "r-1"}
+        )
+    )
+    result = sync_client(handler).chat_completion(BODY)
+    request = seen[0]
+    assert request.url == "https://runapi.ai/v1/chat/completions"
+    assert request.headers["authorization"] == "Bearer test-key"
+    assert json.loads(request.content) == BODY
+    assert result.completion["choices"][0]["message"]["content"].startswith("\nHello!")
+    assert (
+        result.completion["request_id"] == "20251103162614ab25f9b375f8437a"
+    )  # unknown fields kept
+    assert result.request_id == "r-1"
+    # 81 prompt (6 cached) + 186 completion on glm-4.6: $0.30 / $0.06 / $1.10 per 1M
+    assert result.cost is not None
+    assert result.cost.input == pytest.approx(75 * 0.30 / 1e6)
+    assert result.cost.cache_read == pytest.approx(6 * 0.06 / 1e6)
+    assert result.cost.output == pytest.approx(186 * 1.10 / 1e6)
+    assert result.cost.total == pytest.approx((75 * 0.30 + 6 * 0.06 + 186 * 1.10) / 1e6)
+
+
+def test_non_ascii_is_sent_as_utf8() -> None:
+    handler, seen = sequence(httpx.Response(200, content=sample("glm-4.6.nonstream.json")))
+    sync_client(handler).chat_completion(
+        {**BODY, "messages": [{"role": "user", "content": "北京"}]}
+    )
+    assert "北京".encode() in seen[0].content
+
+
+def test_stream_native_shape() -> None:
+    handler, seen = sequence(sse(sample("glm-4.6.stream-native.sse")))
+    stream = sync_client(handler).stream_chat_completion(BODY)
+    chunks = list(stream)
+    body = json.loads(seen[0].content)
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert seen[0].headers["accept"] == "text/event-stream"
+    assert len(chunks) == 3
+    assert stream.result is not None
+    assert stream.result.completion["choices"][0]["message"]["content"] == " today?"
+    assert stream.result.cost is not None
+    assert stream.result.cost.total == pytest.approx(
+        ((6074 - 43) * 0.30 + 43 * 0.06 + 15 * 1.10) / 1e6
+    )
+
+
+def test_stream_options_left_to_caller() -> None:
+    handler, seen = sequence(sse(sample("glm-4.6.stream-native.sse")))
+    list(
+        sync_client(handler).stream_chat_completion(
+            {**BODY, "stream_options": {"include_usage": False}}
+        )
+    )
+    assert json.loads(seen[0].content)["stream_options"] == {"include_usage": False}
+
+
+async def test_async_stream_normalised_shape() -> None:
+    handler, _ = sequence(sse(sample("glm-4.6.stream-normalised.sse")))
+    stream = async_client(handler).stream_chat_completion(BODY)
+    chunks = [c async for c in stream]
+    assert chunks[-1]["choices"] == []
+    assert stream.result is not None
+    message = stream.result.completion["choices"][0]["message"]
+    assert message["reasoning_content"] == "\n1" and message["content"] == "模型"
+
+
+async def test_async_non_stream_tools_reasoning() -> None:
+    handler, _ = sequence(httpx.Response(200, content=sample("glm-4.7.tools-reasoning.json")))
+    result = await async_client(handler).chat_completion({**BODY, "model": "glm-4.7"})
+    message = result.completion["choices"][0]["message"]
+    assert message["tool_calls"][0]["id"] == "call_-7682507267639338722"
+    assert result.cost is not None
+    assert result.cost.total == pytest.approx((160 * 0.30 + 78 * 1.10) / 1e6)
+
+
+def test_incomplete_stream_delivers_every_delta_then_raises() -> None:
+    cut = (
+        b'data: {"id":"1","model":"glm-4.6","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+        b'data: {"id":"1","model":"glm-4.6","choices":[{"index":0,"delta":{"content":"lo"}}]}\n\n'
+    )
+    handler, _ = sequence(sse(cut))
+    received: list[str] = []
+    with pytest.raises(IncompleteStreamError) as info:
+        for chunk in sync_client(handler).stream_chat_completion(BODY):
+            received.append(chunk["choices"][0]["delta"]["content"])
+    assert received == ["Hel", "lo"]
+    assert info.value.partial is not None
+    assert info.value.partial["choices"][0]["message"]["content"] == "Hello"
+
+
+def test_error_event_inside_stream() -> None:
+    data = (
+        b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
+        b'data: {"error": {"code": "1305", "message": "The service may be temporarily overloaded"}}\n\n'  # noqa: E501
+    )
+    handler, _ = sequence(sse(data))
+    got = []
+    with pytest.raises(ServerError, match="overloaded"):
+        for chunk in sync_client(handler).stream_chat_completion(BODY):
+            got.append(chunk)
+    assert len(got) == 1
+
+
+def test_malformed_event_raises_library_error() -> None:
+    handler, _ = sequence(sse(b"data: {not json\n\n"))
+    with pytest.raises(IncompleteStreamError, match="not JSON"):
+        list(sync_client(handler).stream_chat_completion(BODY))
+
+
+def test_retries_then_succeeds_honouring_retry_after(no_sleep: list[float]) -> None:
+    handler, seen = sequence(
+        httpx.Response(429, headers={"retry-after": "2"}, json={"error": "Too many requests"}),
+        httpx.Response(503, json={"error": "No active channel available"}),
+        httpx.Response(200, content=sample("glm-4.6.nonstream.json")),
+    )
+    result = sync_client(handler).chat_completion(BODY)
+    assert len(seen) == 3 and result.completion["model"] == "glm-4.6"
+    assert no_sleep[0] == 2.0
+    assert 0 < no_sleep[1] <= 1.0
+
+
+def test_retries_exhausted_raise_last_typed_error() -> None:
+    handler, seen = sequence(
+        *[httpx.Response(502, text="<html><title>502 Bad Gateway</title></html>")] * 3
+    )
+    with pytest.raises(ServerError, match="502 Bad Gateway"):
+        sync_client(handler, max_retries=2).chat_completion(BODY)
+    assert len(seen) == 3
+
+
+def test_retry_after_too_long_is_raised_at_once() -> None:
+    handler, seen = sequence(
+        httpx.Response(429, headers={"retry-after": "3600"}, json={"error": "later"})
+    )
+    with pytest.raises(RateLimitError) as info:
+        sync_client(handler).chat_completion(BODY)
+    assert info.value.retry_after == 3600 and len(seen) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 409, 422])
+def test_client_errors_never_retried(status: int) -> None:
+    handler, seen = sequence(httpx.Response(status, json={"error": "nope"}))
+    with pytest.raises(Exception) as info:
+        sync_client(handler).chat_completion(BODY)
+    assert len(seen) == 1
+    assert getattr(info.value, "status_code", None) == status
+
+
+def test_connection_errors_retried() -> None:
+    handler, seen = sequence(
+        httpx.ConnectError("refused"),
+        httpx.ReadError("reset"),
+        httpx.Response(200, content=sample("glm-4.6.nonstream.json")),
+    )
+    sync_client(handler).chat_completion(BODY)
+    assert len(seen) == 3
+
+
+def test_connection_error_after_retries_is_typed() -> None:
+    handler, _ = sequence(*[httpx.ConnectError("refused")] * 2)
+    with pytest.raises(APIConnectionError, match="could not reach RunAPI"):
+        sync_client(handler, max_retries=1).chat_completion(BODY)
+
+
+def test_stream_status_error_retried_before_first_event() -> None:
+    handler, seen = sequence(
+        httpx.Response(500, json={"error": "boom"}), sse(sample("glm-4.6.stream-native.sse"))
+    )
+    assert len(list(sync_client(handler).stream_chat_completion(BODY))) == 3
+    assert len(seen) == 2
+
+
+def test_auth_error_message_names_env_var() -> None:
+    handler, _ = sequence(httpx.Response(401, json={"error": {"message": "Invalid API key"}}))
+    with pytest.raises(AuthenticationError, match="RUNAPI_API_KEY"):
+        sync_client(handler).chat_completion(BODY)
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ({"model": "glm-4.6", "messages": []}, "non-empty list"),
+        ({"model": "glm-4.6", "messages": [{"role": "robot", "content": "x"}]}, "role 'robot'"),
+        ({"model": "", "messages": [{"role": "user", "content": "x"}]}, "model"),
+        ({**BODY, "max_tokens": 0}, "max_tokens"),
+        ({**BODY, "max_tokens": "10"}, "max_tokens"),
+        (
+            {
+                **BODY,
+                "tools": [{"type": "function", "function": {"name": "f", "parameters": {1, 2}}}],
+            },
+            "serialised",
+        ),
+        ({"model": "glm-4.6", "messages": [{"role": "tool", "content": "x"}]}, "tool_call_id"),
+    ],
+)
+def test_bad_input_refused_before_any_request(body: dict[str, Any], match: str) -> None:
+    handler, seen = sequence()
+    with pytest.raises(ConfigurationError, match=match):
+        sync_client(handler).chat_completion(body)
+    assert seen == []
+
+
+def test_usage_tracked_across_sync_and_async_calls() -> None:
+    native = sample("glm-4.6.stream-native.sse")
+    nonstream = sample("glm-4.6.nonstream.json")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return (
+            sse(native)
+            if json.loads(request.content).get("stream")
+            else httpx.Response(200, content=nonstream)
+        )
+
+    with track_usage() as tracker:
+        sync_client(handler).chat_completion(BODY)
+        list(sync_client(handler).stream_chat_completion(BODY))
+
+        async def both() -> None:
+            client = async_client(handler)
+            await asyncio.gather(client.chat_completion(BODY), client.chat_completion(BODY))
+
+        asyncio.run(both())
+    assert tracker.requests == 4
+    assert tracker.prompt_tokens == 81 * 3 + 6074
+    assert tracker.cached_tokens == 6 * 3 + 43
+    assert tracker.by_model["glm-4.6"].requests == 4
+    assert tracker.total_cost == pytest.approx(
+        3 * (75 * 0.30 + 6 * 0.06 + 186 * 1.10) / 1e6
+        + ((6074 - 43) * 0.30 + 43 * 0.06 + 15 * 1.10) / 1e6
+    )
+
+
+def test_budget_stops_further_calls() -> None:
+    from runapi_client import BudgetExceededError
+
+    handler, seen = sequence(httpx.Response(200, content=sample("glm-4.6.nonstream.json")))
+    with track_usage(max_cost=1e-9), pytest.raises(BudgetExceededError, match="max_cost"):
+        client = sync_client(handler)
+        client.chat_completion(BODY)
+        client.chat_completion(BODY)
+    assert len(seen) == 1
+
+
+def test_async_pool_is_per_event_loop() -> None:
+    key = ("http://127.0.0.1:1/v1", 60.0)
+
+    async def get() -> Any:
+        return _pool.async_http_client(key)
+
+    first = asyncio.run(get())
+    second = asyncio.run(get())
+    assert first is not second  # asyncio.run twice must not reuse a dead loop's sockets
+
+    async def same() -> bool:
+        return _pool.async_http_client(key) is _pool.async_http_client(key)
+
+    assert asyncio.run(same())
+
+
+def test_list_models() -> None:
+    handler, seen = sequence(
+        httpx.Response(200, json={"object": "list", "data": [{"id": "glm-4.6", "object": "model"}]})
+    )
+    assert sync_client(handler).list_models() == [{"id": "glm-4.6", "object": "model"}]
+    assert seen[0].url.path == "/v1/models"
+
+
+def test_not_json_success_body_is_typed_error() -> None:
+    handler, seen = sequence(*[httpx.Response(200, text="<html>oops</html>")] * 3)
+    with pytest.raises(ServerError, match="HTML page"):
+        sync_client(handler).chat_completion(BODY)
+    assert len(seen) == 3
+
+
+def test_bad_request_body_included() -> None:
+    handler, _ = sequence(
+        httpx.Response(
+            400,
+            json={
+                "error": {
+                    "code": "unsupported_model_capability",
+                    "message": "json_schema not supported",
+                }
+            },
+        )
+    )
+    with pytest.raises(BadRequestError) as info:
+        sync_client(handler).chat_completion(BODY)
+    assert info.value.code == "unsupported_model_capability"

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runapi_client import ServerSentEvent, SSEDecoder
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "wire-samples"
+
+
+def decode(chunks: list[bytes]) -> list[ServerSentEvent]:
+    decoder = SSEDecoder()
+    events: list[ServerSentEvent] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    events.extend(decoder.close())
+    return events
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, start = [], 0
+    for p in points:
+        pieces.append(data[start:p])
+        start = p
+    pieces.append(data[start:])
+    return pieces
+
+
+def test_basic_events_and_done() -> None:
+    events = decode([b'data: {"a":1}\n\ndata: [DONE]\n\n'])
+    assert [e.data for e in events] == ['{"a":1}', "[DONE]"]
+
+
+def test_crlf_and_lone_cr() -> None:
+    assert [e.data for e in decode([b"data: x\r\n\r\ndata: y\r\rdata: z\n\n"])] == ["x", "y", "z"]
+
+
+def test_crlf_split_between_chunks() -> None:
+    assert [e.data for e in decode([b"data: x\r", b"\n\r", b"\ndata: y\r\n\r\n"])] == ["x", "y"]
+
+
+def test_multiline_data_comments_and_fields() -> None:
+    raw = b": keep-alive\nevent: error\nid: 7\nretry: 100\ndata: line1\ndata:line2\nunknown: v\n\n"
+    [event] = decode([raw])
+    assert event.data == "line1\nline2"
+    assert event.event == "error" and event.id == "7" and event.retry == 100
+
+
+def test_event_without_data_is_not_dispatched() -> None:
+    assert decode([b"event: ping\n\n: comment\n\n"]) == []
+
+
+def test_final_event_without_blank_line_is_delivered() -> None:
+    assert [e.data for e in decode([b"data: a\n\ndata: [DONE]\n"])] == ["a", "[DONE]"]
+
+
+def test_truncated_last_line_is_dropped() -> None:
+    assert [e.data for e in decode([b'data: a\n\ndata: {"par'])] == ["a"]
+
+
+def test_utf8_split_inside_a_character() -> None:
+    raw = 'data: {"content":"北京"}\n\n'.encode()
+    cut = raw.index("京".encode()) + 1
+    assert decode([raw[:cut], raw[cut:]])[0].data == '{"content":"北京"}'
+
+
+@settings(max_examples=300, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
+def test_every_sample_same_events_at_any_byte_boundary(cuts: list[int]) -> None:
+    for path in sorted(SAMPLES.glob("*.sse")):
+        data = path.read_bytes()
+        whole = decode([data])
+        assert whole, path
+        for variant in (data, data.replace(b"\n", b"\r\n"), data.replace(b"\n", b"\r")):
+            assert [e.data for e in decode(split_at(variant, cuts))] == [e.data for e in whole]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000), st.lists(st.integers(min_value=0, max_value=2000), max_size=10))
+def test_arbitrary_bytes_never_crash(data: bytes, cuts: list[int]) -> None:
+    events = decode(split_at(data, cuts))
+    assert all(isinstance(e.data, str) for e in events)
