@@ -191,8 +191,8 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, A
                 return (f"the server sent an HTML page{f' ({title})' if title else ''}", None, text)
             return text[:500], None, text
     if not isinstance(parsed, dict):
-        text = _as_str(parsed)
-        return (text[:500] if text else None), None, parsed
+        shown = _as_str(parsed)
+        return (shown[:500] if shown else None), None, parsed
     err = parsed.get("error", parsed)
     message: str | None
     code: str | None = None
