@@ -1,0 +1,145 @@
+"""``RunAPIEmbeddings``: a LangChain ``Embeddings`` over RunAPI's ``/embeddings``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from runapi_client import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_EMBEDDING_MODEL,
+    MAX_EMBEDDING_INPUTS,
+    AsyncRunAPIClient,
+    ClientConfig,
+    Price,
+    RunAPIClient,
+    aembed_texts,
+    embed_texts,
+)
+from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from runapi_client._embeddings import DEFAULT_EMBEDDING_BATCH_SIZE, DEFAULT_EMBEDDING_CONCURRENCY
+
+__all__ = ["RunAPIEmbeddings"]
+
+
+class RunAPIEmbeddings(BaseModel, Embeddings):
+    """OpenAI's embedding models through RunAPI, with the same key, errors and retries as
+    ``ChatRunAPI``.
+
+    .. code-block:: python
+
+        from langchain_runapi.embeddings import RunAPIEmbeddings
+
+        embeddings = RunAPIEmbeddings(model="text-embedding-3-small", dimensions=256)
+        vectors = embeddings.embed_documents(["RunAPI is one key", "for many models"])
+        query = embeddings.embed_query("one key?")
+
+    Lists longer than ``chunk_size`` (or than ~250K estimated tokens) are split into several
+    requests; the async methods send up to ``max_concurrency`` of them at once. Every request's
+    usage is recorded into ``runapi_client.track_usage`` trackers (``get_runapi_callback``).
+    RunAPI has not published embedding prices, so cost is only known when ``prices`` is given.
+    Empty strings raise ``ConfigurationError`` (a ``ValueError``): the API refuses them.
+    """
+
+    model: str = DEFAULT_EMBEDDING_MODEL
+    """``text-embedding-3-small``, ``text-embedding-3-large`` or ``text-embedding-ada-002``."""
+    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
+    """Defaults to the ``RUNAPI_API_KEY`` environment variable."""
+    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
+    """Defaults to ``RUNAPI_BASE_URL``, else ``https://runapi.ai/v1``."""
+    dimensions: int | None = Field(default=None, ge=1)
+    """Shorter vectors (``text-embedding-3-*`` only); ``None`` for the model's full size."""
+    chunk_size: int = Field(default=DEFAULT_EMBEDDING_BATCH_SIZE, ge=1, le=MAX_EMBEDDING_INPUTS)
+    """Most texts per request (the API takes at most 2048)."""
+    max_concurrency: int = Field(default=DEFAULT_EMBEDDING_CONCURRENCY, ge=1)
+    """Requests in flight at once in ``aembed_documents``."""
+    timeout: float | None = DEFAULT_TIMEOUT
+    """Seconds per request; ``None`` waits forever."""
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    default_headers: dict[str, str] | None = None
+    prices: dict[str, Price] | None = None
+    """Per-1M-token prices by model (``Price(input=..., output=0.0)``) to get a cost."""
+    http_client: Any | None = Field(default=None, exclude=True)
+    """An ``httpx.Client`` to use instead of the shared pool (e.g. with a proxy)."""
+    http_async_client: Any | None = Field(default=None, exclude=True)
+    """An ``httpx.AsyncClient`` to use instead of the shared pool."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, protected_namespaces=(), arbitrary_types_allowed=True
+    )
+
+    _client: RunAPIClient | None = PrivateAttr(default=None)
+    _async_client: AsyncRunAPIClient | None = PrivateAttr(default=None)
+    _client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+    _async_client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_config(self) -> Self:
+        # Fail at construction, not on the first call, for a missing key or a bad base URL.
+        self._config()
+        return self
+
+    def _config(self) -> ClientConfig:
+        return ClientConfig.resolve(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+
+    def _settings(self) -> tuple[Any, ...]:
+        # Fields can be reassigned after construction; a changed setting gets a new client.
+        key = self.api_key.get_secret_value() if self.api_key else None
+        headers = tuple(sorted((self.default_headers or {}).items()))
+        prices = tuple(sorted((self.prices or {}).items()))
+        return (key, self.base_url, self.timeout, self.max_retries, headers, prices)
+
+    @property
+    def client(self) -> RunAPIClient:
+        settings = (*self._settings(), id(self.http_client))
+        if self._client is None or self._client_key != settings:
+            self._client = RunAPIClient(
+                config=self._config(), prices=self.prices, http_client=self.http_client
+            )
+            self._client_key = settings
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncRunAPIClient:
+        settings = (*self._settings(), id(self.http_async_client))
+        if self._async_client is None or self._async_client_key != settings:
+            self._async_client = AsyncRunAPIClient(
+                config=self._config(), prices=self.prices, http_client=self.http_async_client
+            )
+            self._async_client_key = settings
+        return self._async_client
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text, in order; no texts, no request."""
+        result = embed_texts(
+            self.client, self.model, texts, dimensions=self.dimensions, batch_size=self.chunk_size
+        )
+        return result.vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        result = await aembed_texts(
+            self.async_client,
+            self.model,
+            texts,
+            dimensions=self.dimensions,
+            batch_size=self.chunk_size,
+            max_concurrency=self.max_concurrency,
+        )
+        return result.vectors
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_documents([text]))[0]

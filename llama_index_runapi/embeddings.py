@@ -1,0 +1,162 @@
+"""``RunAPIEmbedding``: a LlamaIndex ``BaseEmbedding`` over RunAPI's ``/embeddings``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.callbacks import CallbackManager
+
+from runapi_client import (
+    DEFAULT_EMBEDDING_MODEL,
+    MAX_EMBEDDING_INPUTS,
+    AsyncRunAPIClient,
+    ClientConfig,
+    Price,
+    RunAPIClient,
+    aembed_texts,
+    embed_texts,
+)
+from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from runapi_client._embeddings import DEFAULT_EMBEDDING_CONCURRENCY
+
+__all__ = ["RunAPIEmbedding"]
+
+DEFAULT_EMBED_BATCH_SIZE = 100
+"""Texts per request (LlamaIndex's own default of 10 makes ten times the round trips)."""
+
+
+class RunAPIEmbedding(BaseEmbedding):
+    """OpenAI's embedding models through RunAPI, with the same key, errors and retries as
+    ``RunAPILLM``.
+
+    .. code-block:: python
+
+        from llama_index.embeddings.runapi import RunAPIEmbedding
+
+        embed_model = RunAPIEmbedding(model="text-embedding-3-small", dimensions=256)
+        vector = embed_model.get_text_embedding("RunAPI is one key for many models")
+
+    The key comes from ``api_key`` or ``RUNAPI_API_KEY`` and never appears in ``repr``,
+    ``to_dict`` or ``to_json`` (a component rebuilt from JSON reads the environment again).
+    Every request's usage is recorded into ``runapi_client.track_usage`` trackers; RunAPI has
+    not published embedding prices, so cost is only known when ``prices`` is given. Empty
+    strings raise ``ConfigurationError`` (a ``ValueError``): the API refuses them.
+    """
+
+    model_name: str = Field(default=DEFAULT_EMBEDDING_MODEL, description="The embedding model.")
+    embed_batch_size: int = Field(
+        default=DEFAULT_EMBED_BATCH_SIZE,
+        gt=0,
+        le=MAX_EMBEDDING_INPUTS,
+        description="Texts per request (the API takes at most 2048).",
+    )
+    dimensions: int | None = Field(
+        default=None, ge=1, description="Shorter vectors (text-embedding-3-* only)."
+    )
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    base_url: str | None = Field(default=None, description="Defaults to RUNAPI_BASE_URL.")
+    timeout: float | None = Field(default=DEFAULT_TIMEOUT, description="Seconds per request.")
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
+    max_concurrency: int = Field(
+        default=DEFAULT_EMBEDDING_CONCURRENCY,
+        ge=1,
+        description="Requests in flight at once when one async call spans several batches.",
+    )
+    prices: dict[str, Price] | None = Field(default=None, exclude=True, repr=False)
+
+    _client: RunAPIClient = PrivateAttr()
+    _async_client: AsyncRunAPIClient = PrivateAttr()
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        dimensions: int | None = None,
+        embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: dict[str, str] | None = None,
+        prices: dict[str, Price] | None = None,
+        callback_manager: CallbackManager | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # LlamaIndex names the field model_name (from_dict passes it); users write model=.
+        model_name = kwargs.pop("model_name", None) or model or DEFAULT_EMBEDDING_MODEL
+        http_client = kwargs.pop("http_client", None)
+        http_async_client = kwargs.pop("http_async_client", None)
+        config = ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        fields: dict[str, Any] = {
+            "model_name": model_name,
+            "api_key": config.api_key,
+            "base_url": base_url,
+            "dimensions": dimensions,
+            "embed_batch_size": embed_batch_size,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "default_headers": default_headers,
+            "prices": prices,
+            **kwargs,
+        }
+        if callback_manager is not None:
+            fields["callback_manager"] = callback_manager
+        super().__init__(**fields)
+        self._client = RunAPIClient(config=config, prices=prices, http_client=http_client)
+        self._async_client = AsyncRunAPIClient(
+            config=config, prices=prices, http_client=http_async_client
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RunAPIEmbedding"
+
+    def to_payload(self) -> dict[str, Any]:
+        return {**super().to_payload(), "dimensions": self.dimensions}
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        return embed_texts(
+            self._client,
+            self.model_name,
+            texts,
+            dimensions=self.dimensions,
+            batch_size=self.embed_batch_size,
+        ).vectors
+
+    async def _aembed(self, texts: list[str]) -> list[list[float]]:
+        result = await aembed_texts(
+            self._async_client,
+            self.model_name,
+            texts,
+            dimensions=self.dimensions,
+            batch_size=self.embed_batch_size,
+            max_concurrency=self.max_concurrency,
+        )
+        return result.vectors
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embed([query])[0]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return (await self._aembed([query]))[0]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return (await self._aembed([text]))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return await self._aembed(texts)
