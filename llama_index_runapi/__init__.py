@@ -1,1 +1,55 @@
-"""LlamaIndex adapter for RunAPI (see RunAPILLM)."""
+"""RunAPI (runapi.ai) for LlamaIndex: ``RunAPILLM``, usage totals and the error classes.
+
+```python
+from llama_index_runapi import RunAPILLM, track_usage
+
+llm = RunAPILLM(model="glm-4.6")
+with track_usage() as usage:
+    print(llm.complete("Hello").text)
+print(usage.total_cost)
+```
+"""
+
+from runapi_client import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    ConfigurationError,
+    IncompleteStreamError,
+    InsufficientCreditsError,
+    NotFoundError,
+    PermissionDeniedError,
+    Price,
+    RateLimitError,
+    RunAPIError,
+    ServerError,
+    UsageTracker,
+    track_usage,
+)
+
+from .base import DEFAULT_MODEL, RunAPILLM
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "ConfigurationError",
+    "IncompleteStreamError",
+    "InsufficientCreditsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Price",
+    "RateLimitError",
+    "RunAPIError",
+    "RunAPILLM",
+    "ServerError",
+    "UsageTracker",
+    "track_usage",
+]

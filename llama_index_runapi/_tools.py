@@ -1,0 +1,176 @@
+"""Tools: LlamaIndex tools -> request fields the model accepts; responses -> ToolSelections.
+
+GLM accepts ``tool_choice="auto"`` only and rejects ``parallel_tool_calls`` (see the catalog),
+so a forcing choice the model would reject is never sent. It is honoured another way instead:
+``"none"`` sends no tools, a named tool sends only that tool, and ``"required"`` (or
+``tool_required=True``) adds one instruction to call a tool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    MessageRole,
+    TextBlock,
+    ToolCallBlock,
+)
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.llms.utils import parse_partial_json
+
+from runapi_client import ModelInfo
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = [
+    "ToolRequest",
+    "force_single_tool_call",
+    "tool_request",
+    "tool_selections",
+    "with_instruction",
+]
+
+logger = logging.getLogger("llama_index_runapi")
+
+REQUIRED_HINT = "Answer by calling one of the provided tools"
+
+
+@dataclass
+class ToolRequest:
+    """Request fields for tools (``tools``, maybe ``tool_choice``/``parallel_tool_calls``),
+    and ``hint``: an instruction to add when ``tool_choice`` cannot force the model."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    hint: str | None = None
+
+
+def with_instruction(messages: Sequence[ChatMessage], text: str) -> list[ChatMessage]:
+    """``messages`` with ``text`` added to the leading system message (a new one if none)."""
+    out = list(messages)
+    if out and out[0].role == MessageRole.SYSTEM:
+        first = out[0]
+        out[0] = first.model_copy(update={"blocks": [*first.blocks, TextBlock(text=text)]})
+    else:
+        out.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=text))
+    return out
+
+
+def _spec(tool: BaseTool) -> dict[str, Any]:
+    return tool.metadata.to_openai_tool(skip_length_check=True)
+
+
+def tool_request(
+    tools: Sequence[BaseTool],
+    info: ModelInfo,
+    *,
+    tool_choice: str | Mapping[str, Any] | None = None,
+    tool_required: bool = False,
+    allow_parallel_tool_calls: bool = False,
+) -> ToolRequest:
+    """The tool fields of a request for ``info``'s model; never a value it would reject."""
+    request = ToolRequest()
+    specs = [_spec(t) for t in tools]
+    if not specs:
+        return request
+
+    wanted: str | dict[str, Any] | None
+    if isinstance(tool_choice, Mapping):
+        wanted = dict(tool_choice)
+    elif tool_choice is None:
+        wanted = "required" if tool_required else None
+    elif tool_choice in ("auto", "none", "required"):
+        wanted = tool_choice
+    else:  # a tool name
+        wanted = {"type": "function", "function": {"name": tool_choice}}
+
+    if wanted == "none" and "none" not in info.tool_choice:
+        return request  # no tools offered: the model cannot call one
+    if isinstance(wanted, dict):
+        name = (wanted.get("function") or {}).get("name")
+        if "function" not in info.tool_choice:
+            only = [s for s in specs if s["function"]["name"] == name]
+            if only:
+                specs = only
+                request.hint = f"{REQUIRED_HINT}: call `{name}`."
+            wanted = None
+    elif wanted == "required" and "required" not in info.tool_choice:
+        request.hint = f"{REQUIRED_HINT}."
+        wanted = None
+
+    request.fields["tools"] = specs
+    if wanted is not None and (isinstance(wanted, dict) or wanted in info.tool_choice):
+        request.fields["tool_choice"] = wanted
+    elif wanted is not None:
+        logger.debug("tool_choice=%r is not accepted by %s; left out", wanted, info.name)
+    if info.parallel_tool_calls:
+        request.fields["parallel_tool_calls"] = allow_parallel_tool_calls
+    return request
+
+
+def _arguments(value: Any) -> dict[str, Any]:
+    """Tool arguments as a dict, tolerating the partial JSON of a stream in progress."""
+    if isinstance(value, dict):
+        return value
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        try:
+            parsed = parse_partial_json(value)
+        except (TypeError, ValueError):
+            return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def tool_selections(
+    response: ChatResponse, *, error_on_no_tool_call: bool = True
+) -> list[ToolSelection]:
+    message = response.message
+    selections = [
+        ToolSelection(
+            tool_id=block.tool_call_id or "",
+            tool_name=block.tool_name,
+            tool_kwargs=_arguments(block.tool_kwargs),
+        )
+        for block in message.blocks
+        if isinstance(block, ToolCallBlock)
+    ]
+    if not selections:
+        # Messages built elsewhere may carry wire-style calls in additional_kwargs only.
+        for call in message.additional_kwargs.get("tool_calls") or ():
+            data = call.model_dump() if hasattr(call, "model_dump") else call
+            if not isinstance(data, Mapping):
+                continue
+            function = data.get("function") or {}
+            selections.append(
+                ToolSelection(
+                    tool_id=data.get("id") or "",
+                    tool_name=function.get("name") or "",
+                    tool_kwargs=_arguments(function.get("arguments")),
+                )
+            )
+    if not selections and error_on_no_tool_call:
+        raise ValueError(
+            "Expected at least one tool call, but the model answered without calling a tool."
+        )
+    return selections
+
+
+def force_single_tool_call(response: ChatResponse) -> None:
+    """Keep the first tool call only (``allow_parallel_tool_calls=False``)."""
+    message: ChatMessage = response.message
+    calls = [b for b in message.blocks if isinstance(b, ToolCallBlock)]
+    if len(calls) > 1:
+        message.blocks = [b for b in message.blocks if not isinstance(b, ToolCallBlock)]
+        message.blocks.append(calls[0])
+    wire = message.additional_kwargs.get("tool_calls")
+    if isinstance(wire, list) and len(wire) > 1:
+        message.additional_kwargs["tool_calls"] = wire[:1]

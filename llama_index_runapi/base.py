@@ -1,0 +1,454 @@
+"""``RunAPILLM``: RunAPI's chat models (GLM first) as a LlamaIndex ``FunctionCallingLLM``.
+
+The core (``runapi_client``) does the HTTP, retries, SSE, stream accumulation, usage and cost;
+this class only converts LlamaIndex messages to a request dict and the results back
+(``_messages``, ``_tools``). Streams yield the cumulative message on every chunk, reasoning-only
+chunks included, with tool calls accumulated by index over every delta.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    ContentBlock,
+    LLMMetadata,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_validator
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+
+from runapi_client import (
+    AsyncRunAPIClient,
+    ChatResult,
+    Cost,
+    ModelInfo,
+    Price,
+    RunAPIClient,
+    StreamAccumulator,
+    get_model_info,
+    token_counts,
+)
+from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
+
+from ._messages import from_wire_message, response_kwargs, to_wire_messages, tool_call_blocks
+from ._tools import force_single_tool_call, tool_request, tool_selections, with_instruction
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = ["DEFAULT_MODEL", "RunAPILLM"]
+
+DEFAULT_MODEL = "glm-4.6"
+
+
+class RunAPILLM(FunctionCallingLLM):
+    """A RunAPI chat model for LlamaIndex.
+
+    ```python
+    from llama_index_runapi import RunAPILLM
+
+    llm = RunAPILLM(model="glm-4.6")  # key from RUNAPI_API_KEY
+    response = llm.chat([ChatMessage(role="user", content="Hello")])
+    response.additional_kwargs["cost"]  # USD
+    ```
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, description="RunAPI model id, e.g. 'glm-4.6'.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        exclude=True,  # never in to_dict()/to_json(); from_dict() reads RUNAPI_API_KEY again
+        repr=False,
+        description="RunAPI API key; defaults to the RUNAPI_API_KEY environment variable.",
+    )
+    base_url: str | None = Field(
+        default=None, description="Defaults to RUNAPI_BASE_URL, else https://runapi.ai/v1."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="None leaves the model's default."
+    )
+    max_tokens: int | None = Field(default=None, gt=0, description="Output token limit.")
+    timeout: float | None = Field(default=DEFAULT_TIMEOUT, description="Seconds per request.")
+    max_retries: int = Field(
+        default=DEFAULT_MAX_RETRIES,
+        ge=0,
+        description="Retries, done by the core only: 2 means at most 3 requests per call.",
+    )
+    reasoning: bool | None = Field(
+        default=None,
+        description="GLM thinking on (True) or off (False); None leaves the model's default.",
+    )
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra fields merged into every request body."
+    )
+    default_headers: dict[str, str] | None = Field(default=None)
+    price: Price | None = Field(
+        default=None, description="USD per 1M tokens for this model, overriding the built-in table."
+    )
+    context_window: int | None = Field(
+        default=None, gt=0, description="Override the catalog's context window."
+    )
+
+    _client: RunAPIClient | None = PrivateAttr(default=None)
+    _aclient: AsyncRunAPIClient | None = PrivateAttr(default=None)
+    _client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+    _aclient_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+    _transport: httpx.BaseTransport | None = PrivateAttr(default=None)
+    _async_transport: httpx.AsyncBaseTransport | None = PrivateAttr(default=None)
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``transport``/``async_transport`` replace the shared connection pool (tests use
+        ``httpx.MockTransport``, which serves both)."""
+        super().__init__(**kwargs)
+        self._transport = transport
+        if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
+            async_transport = transport
+        self._async_transport = async_transport
+        self._config()  # a missing key or a bad URL is reported now, not at the first call
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_from_mapping(cls, value: Any) -> Any:
+        return Price.from_mapping(value) if isinstance(value, Mapping) else value
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RunAPILLM"
+
+    # ------------------------------------------------------------------------------ clients
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return get_model_info(self.model)
+
+    def _config(self) -> ClientConfig:
+        return ClientConfig.resolve(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+
+    def _client_settings(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        config = self._config()
+        prices = {self.model: self.price} if self.price is not None else None
+        key = (config, self.model, self.price)
+        return key, {"config": config, "prices": prices}
+
+    def _sync_client(self) -> RunAPIClient:
+        # Built once and reused; rebuilt only if a setting changed since (cheap: the core
+        # shares one pool between clients with the same base URL and timeout).
+        key, settings = self._client_settings()
+        if self._client is None or self._client_key != key:
+            self._client = RunAPIClient(transport=self._transport, **settings)
+            self._client_key = key
+        return self._client
+
+    def _async_client(self) -> AsyncRunAPIClient:
+        key, settings = self._client_settings()
+        if self._aclient is None or self._aclient_key != key:
+            self._aclient = AsyncRunAPIClient(transport=self._async_transport, **settings)
+            self._aclient_key = key
+        return self._aclient
+
+    # ----------------------------------------------------------------------------- metadata
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        info = self.model_info
+        return LLMMetadata(
+            context_window=self.context_window or info.context_window,
+            num_output=self.max_tokens or info.max_output_tokens,
+            is_chat_model=True,
+            is_function_calling_model=info.supports_tools,
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    # ----------------------------------------------------------------------------- requests
+
+    def _request_body(
+        self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The Chat Completions body: settings, then ``additional_kwargs``, then call kwargs."""
+        call = {k: v for k, v in kwargs.items() if v is not None}
+        reasoning = call.pop("reasoning", self.reasoning)
+        body: dict[str, Any] = {"model": self.model, "messages": to_wire_messages(messages)}
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        info = self.model_info
+        if reasoning is not None and (info.reasoning or not info.known):
+            body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
+        body.update(self.additional_kwargs)
+        body.update(call)
+        return body
+
+    def _chat_response(self, result: ChatResult) -> ChatResponse:
+        completion = result.completion
+        choices = completion.get("choices") or [{}]
+        choice = choices[0]
+        usage = completion.get("usage")
+        reasoning_tokens = token_counts(usage)["reasoning"] if usage else None
+        extra = response_kwargs(usage, result.cost, result.request_id)
+        if choice.get("finish_reason"):
+            extra["finish_reason"] = choice["finish_reason"]
+        message = from_wire_message(choice.get("message") or {}, reasoning_tokens=reasoning_tokens)
+        return ChatResponse(
+            message=message,
+            raw=dict(completion),
+            additional_kwargs=extra,
+        )
+
+    # --------------------------------------------------------------------------------- chat
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return self._chat(messages, **kwargs)
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        result = self._sync_client().chat_completion(self._request_body(messages, kwargs))
+        return self._chat_response(result)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return await self._achat(messages, **kwargs)
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        client = self._async_client()
+        result = await client.chat_completion(self._request_body(messages, kwargs))
+        return self._chat_response(result)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        return self._stream_chat(messages, **kwargs)
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        body = self._request_body(messages, kwargs)
+        # Created here, so a bad request or a spent budget raises at the call; sent on iteration.
+        client = self._sync_client()
+        stream = client.stream_chat_completion(body)
+
+        def gen() -> ChatResponseGen:
+            view = _StreamView(stream.accumulator, client.cost_of, body["model"])
+            with stream:
+                for chunk in stream:
+                    yield view.response(chunk, stream.request_id)
+
+        return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        return await self._astream_chat(messages, **kwargs)
+
+    async def _astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        body = self._request_body(messages, kwargs)
+        client = self._async_client()
+        stream = client.stream_chat_completion(body)
+
+        async def gen() -> ChatResponseAsyncGen:
+            view = _StreamView(stream.accumulator, client.cost_of, body["model"])
+            async with stream:
+                async for chunk in stream:
+                    yield view.response(chunk, stream.request_id)
+
+        return gen()
+
+    # --------------------------------------------------------------------------- completion
+
+    @staticmethod
+    def _prompt_messages(prompt: str) -> list[ChatMessage]:
+        return [ChatMessage(role=MessageRole.USER, content=prompt)]
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return _completion(self._chat(self._prompt_messages(prompt), **kwargs))
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        return _completion(await self._achat(self._prompt_messages(prompt), **kwargs))
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        chats = self._stream_chat(self._prompt_messages(prompt), **kwargs)
+
+        def gen() -> CompletionResponseGen:
+            for response in chats:
+                yield _completion(response)
+
+        return gen()
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        chats = await self._astream_chat(self._prompt_messages(prompt), **kwargs)
+
+        async def gen() -> CompletionResponseAsyncGen:
+            async for response in chats:
+                yield _completion(response)
+
+        return gen()
+
+    # -------------------------------------------------------------------------------- tools
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        messages = list(chat_history or [])  # a copy: the caller's history is not ours to grow
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        request = tool_request(
+            tools,
+            self.model_info,
+            tool_choice=tool_choice,
+            tool_required=tool_required,
+            allow_parallel_tool_calls=allow_parallel_tool_calls,
+        )
+        if request.hint:
+            messages = with_instruction(messages, request.hint)
+        kwargs.pop("strict", None)  # OpenAI-only; GLM has no strict tool schemas
+        return {"messages": messages, **request.fields, **kwargs}
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        if not allow_parallel_tool_calls:
+            force_single_tool_call(response)
+        return response
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> list[ToolSelection]:
+        return tool_selections(response, error_on_no_tool_call=error_on_no_tool_call)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+class _StreamView:
+    """Turns each chunk of one stream into the cumulative ``ChatResponse`` LlamaIndex expects.
+
+    Every chunk yields a response, whether it carries text, reasoning, tool-call deltas or
+    only usage; tool calls come from the core's accumulator (by index, ids and names set once).
+    """
+
+    __slots__ = ("_acc", "_calls", "_cost_of", "_model", "_reasoning", "_text", "_tool_blocks")
+
+    def __init__(
+        self,
+        accumulator: StreamAccumulator,
+        cost_of: Callable[[str, Mapping[str, Any] | None], Cost | None],
+        model: str,
+    ) -> None:
+        self._acc = accumulator
+        self._cost_of = cost_of
+        self._model = model
+        self._text = ""
+        self._reasoning = ""
+        self._calls: list[dict[str, Any]] = []
+        self._tool_blocks: list[ContentBlock] = []
+
+    def response(self, chunk: Mapping[str, Any], request_id: str | None) -> ChatResponse:
+        choices = chunk.get("choices") or ()
+        choice: Mapping[str, Any] = next((c for c in choices if c.get("index", 0) == 0), {})
+        delta = choice.get("delta") or {}
+        text_delta = delta.get("content") or ""
+        reasoning_delta = delta.get("reasoning_content") or ""
+        self._text += text_delta
+        self._reasoning += reasoning_delta
+        if delta.get("tool_calls"):
+            self._calls = [dict(c) for c in self._acc.tool_calls()]
+            for call in self._calls:
+                call.pop("index", None)
+            self._tool_blocks = list(tool_call_blocks(self._calls))
+
+        usage = chunk.get("usage")
+        extra: dict[str, Any] = {}
+        reasoning_tokens: int | None = None
+        if usage:
+            model = self._acc.model or self._model
+            extra = response_kwargs(usage, self._cost_of(model, usage), request_id)
+            reasoning_tokens = extra.get("reasoning_tokens") or None
+        if reasoning_delta:
+            extra["thinking_delta"] = reasoning_delta
+        if choice.get("finish_reason"):
+            extra["finish_reason"] = choice["finish_reason"]
+
+        blocks: list[ContentBlock] = []
+        if self._reasoning:
+            blocks.append(ThinkingBlock(content=self._reasoning, num_tokens=reasoning_tokens))
+        blocks.append(TextBlock(text=self._text))
+        blocks.extend(self._tool_blocks)
+        message_kwargs: dict[str, Any] = {"tool_calls": list(self._calls)} if self._calls else {}
+        return ChatResponse(
+            message=ChatMessage(
+                role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs
+            ),
+            delta=text_delta,
+            raw=dict(chunk),
+            additional_kwargs=extra,
+        )
+
+
+def _completion(response: ChatResponse) -> CompletionResponse:
+    extra = dict(response.additional_kwargs)
+    thinking = "".join(
+        b.content or "" for b in response.message.blocks if isinstance(b, ThinkingBlock)
+    )
+    if thinking:
+        extra["thinking"] = thinking
+    if response.message.additional_kwargs.get("tool_calls"):
+        extra["tool_calls"] = response.message.additional_kwargs["tool_calls"]
+    return CompletionResponse(
+        text=response.message.content or "",
+        delta=response.delta,
+        raw=response.raw,
+        additional_kwargs=extra,
+    )
