@@ -1,1 +1,46 @@
-"""LangChain adapter for RunAPI (see ChatRunAPI)."""
+"""LangChain adapter for RunAPI: ``ChatRunAPI``, ``RunAPIEmbeddings``, ``get_runapi_callback``
+and the error classes of the core."""
+
+from runapi_client import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    ConfigurationError,
+    IncompleteStreamError,
+    InsufficientCreditsError,
+    NotFoundError,
+    PermissionDeniedError,
+    Price,
+    RateLimitError,
+    RunAPIError,
+    ServerError,
+)
+
+from .callbacks import RunAPIUsage, get_runapi_callback
+from .chat_models import ChatRunAPI
+from .embeddings import RunAPIEmbeddings
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "ChatRunAPI",
+    "ConfigurationError",
+    "IncompleteStreamError",
+    "InsufficientCreditsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Price",
+    "RateLimitError",
+    "RunAPIEmbeddings",
+    "RunAPIError",
+    "RunAPIUsage",
+    "ServerError",
+    "get_runapi_callback",
+]

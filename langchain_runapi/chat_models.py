@@ -1,0 +1,457 @@
+"""``ChatRunAPI``: RunAPI's chat models (GLM and friends) as a LangChain chat model.
+
+The class only maps LangChain's calling conventions onto ``runapi_client``: it builds the
+request body (``_request_body``), hands it to the core, and turns the result into LangChain
+messages with the pure functions in ``_messages``. Sockets, retries, SSE, stream accumulation,
+usage and cost live in the core.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from runapi_client import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    AsyncRunAPIClient,
+    ClientConfig,
+    Price,
+    RunAPIClient,
+    get_model_info,
+)
+from runapi_client import ChatResult as WireResult
+
+from ._messages import (
+    completion_to_message,
+    delta_to_message_chunk,
+    messages_to_wire,
+    response_metadata_of,
+    usage_to_metadata,
+)
+from ._structured import (
+    StructuredMethod,
+    adapt_response_format,
+    json_schema_response_format,
+    output_parser,
+    with_raw,
+)
+from ._tools import ToolLike, adapt_tool_request, format_tool_choice, format_tools
+
+__all__ = ["ChatRunAPI"]
+
+_LANGCHAIN_ONLY_KWARGS = ("ls_structured_output_format", "stream")
+
+
+class ChatRunAPI(BaseChatModel):
+    """Chat model on RunAPI (https://runapi.ai), e.g. ``ChatRunAPI(model="glm-4.6")``.
+
+    Setup: ``pip install runapi-integrations[langchain]`` and ``export RUNAPI_API_KEY=...``.
+
+    Beyond what ``ChatOpenAI`` offers on GLM, it keeps GLM's reasoning
+    (``additional_kwargs["reasoning_content"]`` and a reasoning content block), reports
+    cache-read and reasoning tokens in ``usage_metadata``, and puts the cost of each call in
+    ``response_metadata["cost"]`` (USD) and ``["cost_details"]``. See docs/langchain.md.
+    """
+
+    model_name: str = Field(default="glm-4.6", alias="model")
+    """Model id, e.g. ``"glm-4.6"``; a per-call ``model=...`` overrides it."""
+    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
+    """RunAPI key; read from ``RUNAPI_API_KEY`` if not given."""
+    base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
+    """API base URL; ``RUNAPI_BASE_URL`` or ``https://runapi.ai/v1``."""
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    top_p: float | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    seed: int | None = None
+    timeout: float | None = Field(default=60.0, alias="request_timeout")
+    """Seconds per request (None: no limit)."""
+    max_retries: int = 2
+    """Retries on connection errors, 408/429/5xx, honouring ``Retry-After``."""
+    streaming: bool = False
+    """Stream under ``invoke`` too (e.g. so callbacks see tokens)."""
+    stream_usage: bool = True
+    """Attach ``usage_metadata`` to the last chunk of a stream. Usage is requested from the
+    server either way, so cost tracking (``get_runapi_callback``) keeps counting."""
+    reasoning: bool | None = None
+    """GLM thinking on (True) or off (False); None leaves the model's default."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other Chat Completions parameters, sent as given."""
+    extra_body: dict[str, Any] | None = None
+    """Extra fields merged into the request body (RunAPI/GLM-specific ones)."""
+    default_headers: dict[str, str] | None = Field(default=None, exclude=True)
+    price: Price | None = Field(default=None, exclude=True)
+    """This instance's price (USD per 1M tokens), overriding the built-in table."""
+    http_client: httpx.Client | None = Field(default=None, exclude=True)
+    """Your own ``httpx.Client`` (e.g. with a ``MockTransport``) instead of the shared pool."""
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    _client: RunAPIClient | None = PrivateAttr(default=None)
+    _async_client: AsyncRunAPIClient | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_model_kwargs(cls, values: dict[str, Any]) -> Any:
+        """Unknown constructor arguments go to ``model_kwargs`` (with a warning), as in
+        ``ChatOpenAI``."""
+        known = {*cls.model_fields, *(f.alias for f in cls.model_fields.values() if f.alias)}
+        extra = dict(values.get("model_kwargs") or {})
+        for name in [n for n in values if n not in known]:
+            if name in extra:
+                raise ValueError(f"{name} was given both directly and in model_kwargs.")
+            warnings.warn(
+                f"{name} is not a ChatRunAPI field; it is sent in the request body as part "
+                "of model_kwargs.",
+                UserWarning,
+                stacklevel=2,
+            )
+            extra[name] = values.pop(name)
+        if extra:
+            values["model_kwargs"] = extra
+        return values
+
+    @model_validator(mode="after")
+    def _check_config(self) -> Self:
+        # Fail at construction, not on the first call: key, base URL, timeout, retries.
+        self._config()
+        return self
+
+    # ------------------------------------------------------------------ LangChain plumbing
+
+    @property
+    def _llm_type(self) -> str:
+        return "runapi-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": API_KEY_ENV}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_runapi", "chat_models"]
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "reasoning": self.reasoning,
+            "model_kwargs": self.model_kwargs,
+            "extra_body": self.extra_body,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="runapi",
+            ls_model_name=kwargs.get("model") or self.model_name,
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+        )
+        if max_tokens := kwargs.get("max_tokens", self.max_tokens):
+            params["ls_max_tokens"] = max_tokens
+        if ls_stop := stop or kwargs.get("stop") or self.stop:
+            params["ls_stop"] = ls_stop
+        return params
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        info = get_model_info(self.model_name)
+        return ModelProfile(
+            max_input_tokens=info.context_window,
+            max_output_tokens=info.max_output_tokens,
+            text_inputs=True,
+            image_inputs=info.image_input,
+            image_url_inputs=info.image_input,
+            text_outputs=True,
+            reasoning_output=info.reasoning,
+            tool_calling=info.supports_tools,
+            # "tool_choice" in a profile means choices beyond "auto" (forcing a tool).
+            tool_choice=any(c != "auto" for c in info.tool_choice),
+            tool_call_streaming=info.supports_tools,
+            structured_output=info.accepts_json_schema,
+        )
+
+    # -------------------------------------------------------------------------- clients
+
+    def _config(self) -> ClientConfig:
+        return ClientConfig.resolve(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+
+    def _prices(self) -> dict[str, Price] | None:
+        return {self.model_name: self.price} if self.price is not None else None
+
+    @property
+    def client(self) -> RunAPIClient:
+        """The core client, built once per instance (equal settings share one pool)."""
+        if self._client is None:
+            self._client = RunAPIClient(
+                config=self._config(), prices=self._prices(), http_client=self.http_client
+            )
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncRunAPIClient:
+        if self._async_client is None:
+            self._async_client = AsyncRunAPIClient(
+                config=self._config(), prices=self._prices(), http_client=self.http_async_client
+            )
+        return self._async_client
+
+    # ------------------------------------------------------------------------- requests
+
+    def _request_body(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The wire request: instance settings, then model_kwargs/extra_body, then call kwargs."""
+        for key in _LANGCHAIN_ONLY_KWARGS:
+            kwargs.pop(key, None)
+        body: dict[str, Any] = {"model": self.model_name, "messages": messages_to_wire(messages)}
+        for name in ("temperature", "max_tokens", "top_p", "seed"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        stop = stop if stop is not None else self.stop
+        if stop:
+            body["stop"] = stop
+        body.update(self.model_kwargs)
+        body.update(self.extra_body or {})
+        reasoning = kwargs.pop("reasoning", self.reasoning)
+        body.update(kwargs)
+        info = get_model_info(body["model"])
+        if reasoning is not None and "thinking" not in body:
+            if info.reasoning or not info.known:
+                body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
+            elif reasoning:
+                warnings.warn(
+                    f"{body['model']} has no reasoning switch; reasoning=True is not sent.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        adapt_tool_request(body, info)
+        adapt_response_format(body, info)
+        return body
+
+    def _chat_result(self, result: WireResult, model: str) -> ChatResult:
+        completion = result.completion
+        message = completion_to_message(completion)
+        message.response_metadata = self._final_metadata(result, model)
+        if result.usage:
+            message.usage_metadata = usage_to_metadata(result.usage)
+        llm_output = {"model_name": message.response_metadata["model_name"],
+                      "token_usage": dict(result.usage or {})}
+        return ChatResult(generations=[ChatGeneration(message=message)], llm_output=llm_output)
+
+    @staticmethod
+    def _final_metadata(result: WireResult | None, model: str) -> dict[str, Any]:
+        if result is None:
+            return {"model_name": model, "model_provider": "runapi"}
+        metadata = response_metadata_of(result.completion, model)
+        if result.request_id:
+            metadata["request_id"] = result.request_id
+        if result.cost is not None:
+            metadata["cost"] = result.cost.total
+            metadata["cost_details"] = result.cost.as_dict()
+        return metadata
+
+    def _last_chunk(
+        self, result: WireResult | None, model: str, stream_usage: bool
+    ) -> ChatGenerationChunk:
+        """The one chunk carrying finish reason, model, id, usage and cost."""
+        usage = result.usage if result is not None else None
+        message = AIMessageChunk(
+            content="",
+            response_metadata=self._final_metadata(result, model),
+            usage_metadata=usage_to_metadata(usage) if usage and stream_usage else None,
+            chunk_position="last",
+            id=(result.completion.get("id") or None) if result is not None else None,
+        )
+        return ChatGenerationChunk(message=message)
+
+    # ------------------------------------------------------------------------ the calls
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        kwargs.pop("stream_usage", None)
+        body = self._request_body(messages, stop, **kwargs)
+        return self._chat_result(self.client.chat_completion(body), body["model"])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        kwargs.pop("stream_usage", None)
+        body = self._request_body(messages, stop, **kwargs)
+        return self._chat_result(await self.async_client.chat_completion(body), body["model"])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        body = self._request_body(messages, stop, **kwargs)
+        with self.client.stream_chat_completion(body) as stream:
+            for wire_chunk in stream:
+                message = delta_to_message_chunk(wire_chunk)
+                if message is None:
+                    continue
+                chunk = ChatGenerationChunk(message=message)
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            last = self._last_chunk(stream.result, body["model"], stream_usage)
+        if run_manager:
+            run_manager.on_llm_new_token("", chunk=last)
+        yield last
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        body = self._request_body(messages, stop, **kwargs)
+        async with self.async_client.stream_chat_completion(body) as stream:
+            async for wire_chunk in stream:
+                message = delta_to_message_chunk(wire_chunk)
+                if message is None:
+                    continue
+                chunk = ChatGenerationChunk(message=message)
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            last = self._last_chunk(stream.result, body["model"], stream_usage)
+        if run_manager:
+            await run_manager.on_llm_new_token("", chunk=last)
+        yield last
+
+    # ------------------------------------------------------------- tools and structure
+
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (LangChain tools, functions, pydantic models, OpenAI tool dicts).
+
+        ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``, ``True`` (the one
+        tool), or a tool name. GLM accepts ``"auto"`` only: forcing values are sent as
+        ``"auto"`` with a warning, ``"none"`` by leaving the tools out (see ``_tools``).
+        """
+        formatted = format_tools(tools, strict=strict)
+        choice = format_tool_choice(tool_choice, formatted)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def default_structured_output_method(self) -> StructuredMethod:
+        """``json_schema`` where the model enforces schemas, else ``function_calling``."""
+        return "json_schema" if get_model_info(self.model_name).accepts_json_schema else (
+            "function_calling"
+        )
+
+    def with_structured_output(  # type: ignore[override]
+        self,
+        schema: Mapping[str, Any] | type | None = None,
+        *,
+        method: StructuredMethod | None = None,
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Answers shaped by ``schema`` (pydantic class, TypedDict or JSON Schema dict).
+
+        ``method``: ``function_calling`` (a tool with the schema; GLM's default; sent with
+        ``tool_choice="auto"`` where the model cannot be forced, so a call that answers in
+        prose parses to ``None`` with ``include_raw=True`` or raises without it),
+        ``json_mode`` (``response_format`` ``json_object``; describe the keys in the prompt),
+        or ``json_schema`` (native where the model enforces it; on GLM sent as
+        ``json_object`` plus the schema in a system message, with a warning).
+        """
+        method = method or self.default_structured_output_method()
+        if schema is None and method != "json_mode":
+            raise ValueError(f"method={method!r} needs a schema; json_mode works without one.")
+        llm: Runnable[LanguageModelInput, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema, strict=strict)  # type: ignore[arg-type]
+            accepts_forcing = "function" in get_model_info(self.model_name).tool_choice
+            llm = self.bind_tools(
+                [tool],
+                tool_choice=tool["function"]["name"] if accepts_forcing else "auto",
+                strict=strict,
+                ls_structured_output_format={
+                    "kwargs": {"method": method, "strict": strict},
+                    "schema": tool,
+                },
+                **kwargs,
+            )
+        elif method == "json_mode":
+            llm = self.bind(
+                response_format={"type": "json_object"},
+                ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
+                **kwargs,
+            )
+        elif method == "json_schema":
+            response_format = json_schema_response_format(schema, strict)
+            llm = self.bind(
+                response_format=response_format,
+                ls_structured_output_format={
+                    "kwargs": {"method": method, "strict": strict},
+                    "schema": response_format["json_schema"]["schema"],
+                },
+                **kwargs,
+            )
+        else:
+            raise ValueError(
+                f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}."
+            )
+        parser = output_parser(schema, method)
+        if include_raw:
+            return with_raw(llm, parser)
+        return llm | parser
+
