@@ -1,0 +1,322 @@
+"""Tool calling, predict_and_call and structured prediction over httpx.MockTransport."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ToolCallBlock
+from llama_index.core.prompts import PromptTemplate
+from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
+
+from tests.llama_index.helpers import json_response, make_llm, sample, sse_of, sse_response
+
+
+def get_weather(city: str) -> str:
+    """Current weather in a city."""
+    return f"Sunny in {city}"
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+WEATHER = FunctionTool.from_defaults(fn=get_weather)
+ADD = FunctionTool.from_defaults(fn=add)
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "delta": delta}
+    if finish:
+        choice["finish_reason"] = finish
+    return {"id": "t1", "created": 1, "model": "glm-4.6", "choices": [choice], **extra}
+
+
+def call_delta(index: int, id: str | None, name: str | None, arguments: str) -> dict[str, Any]:
+    delta: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
+    if id:
+        delta["id"] = id
+        delta["type"] = "function"
+    if name:
+        delta["function"]["name"] = name
+    return delta
+
+
+# Two whole calls in ONE chunk (GLM sends parallel calls this way), then usage.
+PARALLEL_SSE = sse_of(
+    chunk({"role": "assistant", "reasoning_content": "Two sums."}),
+    chunk(
+        {
+            "role": "assistant",
+            "tool_calls": [
+                call_delta(0, "call_a", "add", '{"a":1,"b":2}'),
+                call_delta(1, "call_b", "add", '{"a":3,"b":4}'),
+            ],
+        }
+    ),
+    chunk({"role": "assistant", "content": ""}, "tool_calls",
+          usage={"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}),
+)
+
+
+def tool_call_completion(name: str, arguments: dict[str, Any], model: str = "glm-4.6") -> dict:
+    return {
+        "id": "x",
+        "model": model,
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "reasoning_content": "Call it.",
+                    "tool_calls": [
+                        {"id": "call_9", "index": 0, "type": "function",
+                         "function": {"name": name, "arguments": json.dumps(arguments)}}
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
+    }
+
+
+# ------------------------------------------------------------------------ request fields
+
+
+def test_chat_with_tools_sends_only_what_glm_accepts() -> None:
+    llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")), model="glm-4.7")
+    history = [ChatMessage(role="user", content="earlier")]
+    response = llm.chat_with_tools([WEATHER], user_msg="Weather in Paris?", chat_history=history)
+
+    body = server.body
+    assert body["tools"][0]["type"] == "function"
+    assert body["tools"][0]["function"]["name"] == "get_weather"
+    assert "city" in body["tools"][0]["function"]["parameters"]["properties"]
+    assert "tool_choice" not in body  # GLM accepts "auto" only, which is its default
+    assert "parallel_tool_calls" not in body  # GLM rejects the field
+    assert body["messages"][-1] == {"role": "user", "content": "Weather in Paris?"}
+    assert len(history) == 1  # the caller's list is not appended to
+    selections = llm.get_tool_calls_from_response(response)
+    assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in selections] == [
+        ("call_-7682507267639338722", "get_weather", {"city": "Paris"})
+    ]
+
+
+def test_tool_required_on_glm_becomes_an_instruction_not_a_rejected_field() -> None:
+    llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")))
+    llm.chat_with_tools([WEATHER], user_msg="Paris?", tool_required=True)
+    body = server.body
+    assert "tool_choice" not in body
+    assert body["messages"][0]["role"] == "system"
+    assert "calling one of the provided tools" in body["messages"][0]["content"]
+
+    llm.chat_with_tools(
+        [WEATHER],
+        chat_history=[ChatMessage(role="system", content="Be brief.")],
+        user_msg="Paris?",
+        tool_required=True,
+    )
+    first = server.body["messages"][0]
+    assert first["role"] == "system"
+    assert first["content"].startswith("Be brief.\n")  # joined into the existing system message
+
+
+def test_tool_choice_none_and_named_on_glm() -> None:
+    llm, server = make_llm(json_response(sample("glm-4.6.nonstream.json")))
+    llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="none")
+    assert "tools" not in server.body and "tool_choice" not in server.body
+
+    llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="add")
+    assert [t["function"]["name"] for t in server.body["tools"]] == ["add"]
+    assert "tool_choice" not in server.body
+
+    llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice=None)
+    assert len(server.body["tools"]) == 2 and "tool_choice" not in server.body
+
+
+def test_tool_choice_for_a_model_that_accepts_it() -> None:
+    llm, server = make_llm(json_response(sample("glm-4.6.nonstream.json")), model="gpt-4o-mini")
+    llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_required=True,
+                        allow_parallel_tool_calls=True)
+    assert server.body["tool_choice"] == "required"
+    assert server.body["parallel_tool_calls"] is True
+    llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="add")
+    assert server.body["tool_choice"] == {"type": "function", "function": {"name": "add"}}
+    assert server.body["parallel_tool_calls"] is False
+    llm.chat_with_tools([WEATHER], user_msg="hi")
+    assert "tool_choice" not in server.body  # None leaves it out
+
+
+# ------------------------------------------------------------------------- tool call results
+
+
+def test_parallel_calls_in_one_chunk_are_both_kept_streamed() -> None:
+    llm, _ = make_llm(sse_response(PARALLEL_SSE))
+    responses = list(
+        llm.stream_chat_with_tools([ADD], user_msg="1+2 and 3+4", allow_parallel_tool_calls=True)
+    )
+    final = responses[-1]
+    calls = llm.get_tool_calls_from_response(final)
+    assert [(c.tool_id, c.tool_kwargs) for c in calls] == [
+        ("call_a", {"a": 1, "b": 2}),
+        ("call_b", {"a": 3, "b": 4}),
+    ]
+    assert len(final.message.additional_kwargs["tool_calls"]) == 2
+    assert responses[0].additional_kwargs["thinking_delta"] == "Two sums."  # not skipped
+
+
+async def test_parallel_calls_async_stream_and_non_stream_validation() -> None:
+    llm, _ = make_llm(sse_response(PARALLEL_SSE))
+    gen = await llm.astream_chat_with_tools([ADD], user_msg="sums", allow_parallel_tool_calls=True)
+    final = [r async for r in gen][-1]
+    assert len(llm.get_tool_calls_from_response(final)) == 2
+
+    # Non-streamed with allow_parallel_tool_calls=False: the first call only, as documented.
+    two = json.loads(sample("glm-4.7.tools-reasoning.json"))
+    message = two["choices"][0]["message"]
+    message["tool_calls"].append({**message["tool_calls"][0], "id": "call_2", "index": 1})
+    llm2, _ = make_llm(json_response(two), model="glm-4.7")
+    single = await llm2.achat_with_tools([WEATHER], user_msg="x")
+    assert len(llm2.get_tool_calls_from_response(single)) == 1
+    both = await llm2.achat_with_tools([WEATHER], user_msg="x", allow_parallel_tool_calls=True)
+    assert len(llm2.get_tool_calls_from_response(both)) == 2
+
+
+def test_split_tool_call_deltas_accumulate_by_index() -> None:
+    llm, _ = make_llm(sse_response(sample("glm-4.6.stream-tool-deltas.sse")))
+    responses = list(llm.stream_chat_with_tools([WEATHER], user_msg="北京天气"))
+    # Mid-stream the arguments are partial JSON: reading the calls is safe and cheap.
+    first = llm.get_tool_calls_from_response(responses[0], error_on_no_tool_call=False)
+    assert first[0].tool_id == "call_1" and first[0].tool_name == "get_weather"
+    final_calls = llm.get_tool_calls_from_response(responses[-1])
+    assert [(c.tool_id, c.tool_name, c.tool_kwargs) for c in final_calls] == [
+        ("call_1", "get_weather", {"city": "北京"})
+    ]
+    wire = responses[-1].message.additional_kwargs["tool_calls"]
+    assert wire == [{"id": "call_1", "type": "function",
+                     "function": {"name": "get_weather", "arguments": '{"city":"北京"}'}}]
+
+
+def test_ids_and_names_repeated_on_every_delta_are_not_concatenated() -> None:
+    body = sse_of(
+        chunk({"tool_calls": [call_delta(0, "call_x", "add", '{"a":')]}),
+        chunk({"tool_calls": [call_delta(0, "call_x", "add", "5,")]}),
+        chunk({"tool_calls": [call_delta(0, "call_x", "add", '"b":6}')]}, "tool_calls"),
+    )
+    llm, _ = make_llm(sse_response(body))
+    final = list(llm.stream_chat_with_tools([ADD], user_msg="5+6"))[-1]
+    (call,) = llm.get_tool_calls_from_response(final)
+    assert (call.tool_id, call.tool_name, call.tool_kwargs) == ("call_x", "add", {"a": 5, "b": 6})
+
+
+def test_get_tool_calls_error_only_when_asked() -> None:
+    llm, _ = make_llm(json_response(sample("glm-4.6.nonstream.json")))
+    response = llm.chat([ChatMessage(role="user", content="hi")])
+    assert llm.get_tool_calls_from_response(response, error_on_no_tool_call=False) == []
+    with pytest.raises(ValueError, match="without calling a tool"):
+        llm.get_tool_calls_from_response(response, error_on_no_tool_call=True)
+    # A message built elsewhere with wire-style calls only, and broken JSON: still safe.
+    other = ChatResponse(
+        message=ChatMessage(
+            role="assistant",
+            content="",
+            additional_kwargs={"tool_calls": [
+                {"id": "c", "type": "function", "function": {"name": "add", "arguments": "{bad"}}
+            ]},
+        )
+    )
+    (selection,) = llm.get_tool_calls_from_response(other)
+    assert selection.tool_name == "add" and selection.tool_kwargs == {}
+    partial = ChatResponse(message=ChatMessage(
+        role="assistant", blocks=[ToolCallBlock(tool_name="add", tool_kwargs='{"a": 1, "b')]))
+    assert llm.get_tool_calls_from_response(partial)[0].tool_kwargs == {"a": 1}
+
+
+def test_predict_and_call() -> None:
+    llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")), model="glm-4.7")
+    result = llm.predict_and_call([WEATHER], user_msg="Weather in Paris?")
+    assert result.response == "Sunny in Paris"
+    assert result.sources[0].tool_name == "get_weather"
+    assert len(server.requests) == 1
+
+
+async def test_apredict_and_call() -> None:
+    llm, _ = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")), model="glm-4.7")
+    result = await llm.apredict_and_call([WEATHER], user_msg="Weather in Paris?")
+    assert result.response == "Sunny in Paris"
+
+
+# ------------------------------------------------------------------------- structured output
+
+
+class Song(BaseModel):
+    """A song."""
+
+    title: str
+    length_seconds: int
+
+
+PROMPT = PromptTemplate("Make up a song about {topic}.")
+
+
+def test_structured_predict_into_a_pydantic_model() -> None:
+    reply = tool_call_completion("Song", {"title": "Rain", "length_seconds": 180})
+    llm, server = make_llm(json_response(reply))
+    song = llm.structured_predict(Song, PROMPT, topic="rain")
+    assert song == Song(title="Rain", length_seconds=180)
+    body = server.body
+    assert body["tools"][0]["function"]["name"] == "Song"
+    assert "tool_choice" not in body  # the program asks for a required tool; GLM gets a hint
+    assert body["messages"][0]["role"] == "system"
+
+
+async def test_astructured_predict() -> None:
+    reply = tool_call_completion("Song", {"title": "Sun", "length_seconds": 90})
+    llm, _ = make_llm(json_response(reply))
+    assert await llm.astructured_predict(Song, PROMPT, topic="sun") == Song(
+        title="Sun", length_seconds=90
+    )
+
+
+def test_stream_structured_predict_into_a_pydantic_model() -> None:
+    body = sse_of(
+        chunk({"role": "assistant", "reasoning_content": "A song."}),
+        chunk({"tool_calls": [call_delta(0, "call_s", "Song", '{"title": "Ra')]}),
+        chunk({"tool_calls": [call_delta(0, None, None, 'in", "length_')]}),
+        chunk({"tool_calls": [call_delta(0, None, None, 'seconds": 180}')]}, "tool_calls"),
+    )
+    llm, _ = make_llm(sse_response(body))
+    partials = list(llm.stream_structured_predict(Song, PROMPT, topic="rain"))
+    assert partials, "nothing streamed"
+    final = partials[-1]
+    assert isinstance(final, Song)
+    assert final == Song(title="Rain", length_seconds=180)
+    # A partial object (title known, length not yet) appeared before the end.
+    assert any(
+        getattr(p, "title", None) == "Rain" and getattr(p, "length_seconds", None) is None
+        for p in partials[:-1]
+    )
+
+
+async def test_astream_structured_predict() -> None:
+    body = sse_of(
+        chunk({"tool_calls": [call_delta(0, "call_s", "Song", '{"title": "X", ')]}),
+        chunk({"tool_calls": [call_delta(0, None, None, '"length_seconds": 5}')]}, "tool_calls"),
+    )
+    llm, _ = make_llm(sse_response(body))
+    partials = [p async for p in await llm.astream_structured_predict(Song, PROMPT, topic="x")]
+    assert partials[-1] == Song(title="X", length_seconds=5)
+
+
+def test_as_structured_llm() -> None:
+    reply = tool_call_completion("Song", {"title": "Snow", "length_seconds": 60})
+    llm, _ = make_llm(json_response(reply))
+    structured = llm.as_structured_llm(Song)
+    response = structured.chat([ChatMessage(role="user", content="A song about snow")])
+    assert response.raw == Song(title="Snow", length_seconds=60)
