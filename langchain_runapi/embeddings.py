@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
 from runapi_client import (
@@ -42,7 +51,7 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     Lists longer than ``chunk_size`` (or than ~250K estimated tokens) are split into several
     requests; the async methods send up to ``max_concurrency`` of them at once. Every request's
     usage is recorded into ``runapi_client.track_usage`` trackers (``get_runapi_callback``).
-    RunAPI has not published embedding prices, so cost is only known when ``prices`` is given.
+    RunAPI has not published embedding prices, so cost is only known when ``price`` is given.
     Empty strings raise ``ConfigurationError`` (a ``ValueError``): the API refuses them.
     """
 
@@ -62,8 +71,9 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     """Seconds per request; ``None`` waits forever."""
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     default_headers: dict[str, str] | None = None
-    prices: dict[str, Price] | None = None
-    """Per-1M-token prices by model (``Price(input=..., output=0.0)``) to get a cost."""
+    price: Price | None = Field(default=None, exclude=True)
+    """This model's price (USD per 1M input tokens: ``Price(input=..., output=0.0)``); RunAPI
+    publishes none for embeddings, so without it there is no cost."""
     http_client: Any | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` to use instead of the shared pool (e.g. with a proxy)."""
     http_async_client: Any | None = Field(default=None, exclude=True)
@@ -77,6 +87,11 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     _async_client: AsyncRunAPIClient | None = PrivateAttr(default=None)
     _client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
     _async_client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_from_mapping(cls, value: Any) -> Any:
+        return Price.from_mapping(value) if isinstance(value, Mapping) else value
 
     @model_validator(mode="after")
     def _check_config(self) -> Self:
@@ -97,15 +112,17 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
         # Fields can be reassigned after construction; a changed setting gets a new client.
         key = self.api_key.get_secret_value() if self.api_key else None
         headers = tuple(sorted((self.default_headers or {}).items()))
-        prices = tuple(sorted((self.prices or {}).items()))
-        return (key, self.base_url, self.timeout, self.max_retries, headers, prices)
+        return (key, self.base_url, self.timeout, self.max_retries, headers, self.model, self.price)
+
+    def _prices(self) -> dict[str, Price] | None:
+        return {self.model: self.price} if self.price is not None else None
 
     @property
     def client(self) -> RunAPIClient:
         settings = (*self._settings(), id(self.http_client))
         if self._client is None or self._client_key != settings:
             self._client = RunAPIClient(
-                config=self._config(), prices=self.prices, http_client=self.http_client
+                config=self._config(), prices=self._prices(), http_client=self.http_client
             )
             self._client_key = settings
         return self._client
@@ -115,7 +132,7 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
         settings = (*self._settings(), id(self.http_async_client))
         if self._async_client is None or self._async_client_key != settings:
             self._async_client = AsyncRunAPIClient(
-                config=self._config(), prices=self.prices, http_client=self.http_async_client
+                config=self._config(), prices=self._prices(), http_client=self.http_async_client
             )
             self._async_client_key = settings
         return self._async_client

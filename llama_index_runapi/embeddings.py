@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -41,7 +42,7 @@ class RunAPIEmbedding(BaseEmbedding):
     The key comes from ``api_key`` or ``RUNAPI_API_KEY`` and never appears in ``repr``,
     ``to_dict`` or ``to_json`` (a component rebuilt from JSON reads the environment again).
     Every request's usage is recorded into ``runapi_client.track_usage`` trackers; RunAPI has
-    not published embedding prices, so cost is only known when ``prices`` is given. Empty
+    not published embedding prices, so cost is only known when ``price`` is given. Empty
     strings raise ``ConfigurationError`` (a ``ValueError``): the API refuses them.
     """
 
@@ -65,7 +66,11 @@ class RunAPIEmbedding(BaseEmbedding):
         ge=1,
         description="Requests in flight at once when one async call spans several batches.",
     )
-    prices: dict[str, Price] | None = Field(default=None, exclude=True, repr=False)
+    price: Price | None = Field(
+        default=None,
+        exclude=True,
+        description="USD per 1M input tokens; RunAPI publishes none for embeddings.",
+    )
 
     _client: RunAPIClient = PrivateAttr()
     _async_client: AsyncRunAPIClient = PrivateAttr()
@@ -81,7 +86,7 @@ class RunAPIEmbedding(BaseEmbedding):
         timeout: float | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: dict[str, str] | None = None,
-        prices: dict[str, Price] | None = None,
+        price: Price | Mapping[str, Any] | None = None,
         callback_manager: CallbackManager | None = None,
         **kwargs: Any,
     ) -> None:
@@ -105,12 +110,13 @@ class RunAPIEmbedding(BaseEmbedding):
             "timeout": timeout,
             "max_retries": max_retries,
             "default_headers": default_headers,
-            "prices": prices,
+            "price": Price.from_mapping(price) if isinstance(price, Mapping) else price,
             **kwargs,
         }
         if callback_manager is not None:
             fields["callback_manager"] = callback_manager
         super().__init__(**fields)
+        prices = {self.model_name: self.price} if self.price is not None else None
         self._client = RunAPIClient(config=config, prices=prices, http_client=http_client)
         self._async_client = AsyncRunAPIClient(
             config=config, prices=prices, http_client=http_async_client

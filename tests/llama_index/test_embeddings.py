@@ -1,0 +1,177 @@
+"""RunAPIEmbedding for LlamaIndex: settings, secrets, batching, async, and a cassette replay."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import httpx
+import pytest
+from llama_index.core import Document, VectorStoreIndex
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from llama_index_runapi.embeddings import RunAPIEmbedding
+from runapi_client import AuthenticationError, Price, track_usage
+
+pytestmark = pytest.mark.filterwarnings("ignore:No price known:UserWarning")
+
+SECRET = "sk-test-secret-for-llama"
+
+
+class FakeEmbeddings:
+    """A MockTransport handler answering /embeddings with vector[0] = len(text)."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.status = status
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        if self.status != 200:
+            return httpx.Response(self.status, json={"error": {"message": "Invalid API key"}})
+        dims = body.get("dimensions") or 4
+        data = [
+            {"index": i, "embedding": [float(len(t))] + [0.5] * (dims - 1)}
+            for i, t in enumerate(body["input"])
+        ]
+        n = sum(len(t) for t in body["input"])
+        answer = {"data": data, "model": body["model"], "usage": {"prompt_tokens": n}}
+        return httpx.Response(200, json=answer)
+
+    async def aanswer(self, request: httpx.Request) -> httpx.Response:
+        return self.answer(request)
+
+    def embedding(self, **kwargs: Any) -> RunAPIEmbedding:
+        return RunAPIEmbedding(
+            api_key=SECRET,
+            http_client=httpx.Client(transport=httpx.MockTransport(self.answer)),
+            http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self.aanswer)),
+            **kwargs,
+        )
+
+
+def test_is_a_base_embedding_with_defaults() -> None:
+    embed = RunAPIEmbedding(api_key="k")
+    assert isinstance(embed, BaseEmbedding)
+    assert embed.model_name == "text-embedding-3-small"
+    assert embed.embed_batch_size == 100
+    assert RunAPIEmbedding.class_name() == "RunAPIEmbedding"
+
+
+def test_model_argument_sets_model_name() -> None:
+    assert RunAPIEmbedding("text-embedding-3-large", api_key="k").model_name == (
+        "text-embedding-3-large"
+    )
+    assert RunAPIEmbedding(model_name="text-embedding-ada-002", api_key="k").model_name == (
+        "text-embedding-ada-002"
+    )
+
+
+def test_batch_size_is_held_to_the_api_limit() -> None:
+    with pytest.raises(ValueError):
+        RunAPIEmbedding(api_key="k", embed_batch_size=4096)
+    with pytest.raises(ValueError):
+        RunAPIEmbedding(api_key="k", dimensions=0)
+
+
+def test_missing_key_fails_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RUNAPI_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="RUNAPI_API_KEY"):
+        RunAPIEmbedding()
+
+
+def test_the_key_is_never_serialised_or_shown() -> None:
+    embed = RunAPIEmbedding(
+        api_key=SECRET, default_headers={"X-Proxy-Auth": "hdr-secret"}, dimensions=8
+    )
+    for text in (repr(embed), str(embed), str(embed.to_dict()), embed.to_json(),
+                 json.dumps(embed.to_payload())):
+        assert SECRET not in text
+        assert "hdr-secret" not in text
+    assert "api_key" not in embed.to_dict()
+    assert embed.to_dict()["dimensions"] == 8
+
+
+def test_from_json_rebuilds_with_the_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RUNAPI_API_KEY", "key-from-env")
+    embed = RunAPIEmbedding("text-embedding-3-large", api_key=SECRET, dimensions=16)
+    again = RunAPIEmbedding.from_json(embed.to_json())
+    assert (again.model_name, again.dimensions) == ("text-embedding-3-large", 16)
+    assert again.api_key is not None and again.api_key.get_secret_value() == "key-from-env"
+
+
+def test_pickles_for_multiprocess_ingestion() -> None:
+    embed = RunAPIEmbedding(api_key=SECRET, dimensions=8)
+    again = pickle.loads(pickle.dumps(embed))
+    assert again.dimensions == 8
+    assert again.api_key is not None and again.api_key.get_secret_value() == SECRET
+
+
+def test_query_text_and_batch() -> None:
+    fake = FakeEmbeddings()
+    embed = fake.embedding(dimensions=3, embed_batch_size=2)
+    assert embed.get_query_embedding("abc")[0] == 3.0
+    assert embed.get_text_embedding("abcd")[0] == 4.0
+    vectors = embed.get_text_embedding_batch(["a", "bb", "ccc", "dddd", "eeeee"])
+    assert [v[0] for v in vectors] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert all(len(v) == 3 for v in vectors)
+    assert [len(b["input"]) for b in fake.bodies] == [1, 1, 2, 2, 1]
+    assert all(b["dimensions"] == 3 for b in fake.bodies)
+
+
+async def test_async_twins() -> None:
+    fake = FakeEmbeddings()
+    embed = fake.embedding(embed_batch_size=2)
+    assert (await embed.aget_query_embedding("ab"))[0] == 2.0
+    assert (await embed.aget_text_embedding("abc"))[0] == 3.0
+    vectors = await embed.aget_text_embedding_batch(["a", "bb", "ccc"])
+    assert [v[0] for v in vectors] == [1.0, 2.0, 3.0]
+
+
+def test_empty_strings_are_refused_before_sending() -> None:
+    fake = FakeEmbeddings()
+    with pytest.raises(ValueError, match="empty strings"):
+        fake.embedding().get_text_embedding_batch(["ok", ""])
+    assert fake.bodies == []
+
+
+def test_usage_and_cost_reach_trackers() -> None:
+    fake = FakeEmbeddings()
+    embed = fake.embedding(price={"input": 0.02, "output": 0.0}, embed_batch_size=1)
+    assert embed.price == Price(input=0.02, output=0.0)
+    with track_usage() as tracker:
+        embed.get_text_embedding_batch(["abcd", "ef"])
+    assert tracker.requests == 2
+    assert tracker.prompt_tokens == 6
+    assert tracker.total_cost == pytest.approx(6 * 0.02 / 1_000_000)
+
+
+def test_errors_are_the_core_errors() -> None:
+    with pytest.raises(AuthenticationError):
+        FakeEmbeddings(status=401).embedding().get_query_embedding("x")
+
+
+def test_namespace_import_path() -> None:
+    from llama_index.embeddings.runapi import RunAPIEmbedding as FromNamespace
+
+    assert FromNamespace is RunAPIEmbedding
+
+
+@pytest.mark.vcr
+def test_index_and_retrieve_over_the_wire() -> None:
+    """Replays cassettes/llama_index/test_embeddings/: a small index built and queried."""
+    embed = RunAPIEmbedding(dimensions=32)
+    docs = [
+        Document(text="RunAPI gives one key and one bill for many models."),
+        Document(text="GLM-4.6 is a cheap coding model."),
+        Document(text="Embeddings turn text into vectors for retrieval."),
+    ]
+    index = VectorStoreIndex.from_documents(docs, embed_model=embed)
+    nodes = index.as_retriever(similarity_top_k=2).retrieve("What is RunAPI?")
+    assert len(nodes) == 2
+    assert all(len(n.node.embedding or []) in (0, 32) for n in nodes)
+    assert len(embed.get_query_embedding("one key")) == 32
