@@ -229,7 +229,7 @@ class _StreamState:
             raise error_from_stream_payload(data, self.request_id)
         try:
             chunk = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise IncompleteStreamError(
                 f"RunAPI sent a stream event that is not JSON ({data[:200]!r}); the stream "
                 "cannot be trusted past this point.",
@@ -376,7 +376,9 @@ class RunAPIClient(_Base):
             )
             try:
                 completion = response.json()
-            except ValueError:
+                if not isinstance(completion, dict):
+                    raise ValueError("the body is JSON but not an object")
+            except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
                 err = error_from_response(502, response.headers, response.content)
                 delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
                 if delay is None:
@@ -569,7 +571,9 @@ class AsyncRunAPIClient(_Base):
             )
             try:
                 completion = response.json()
-            except ValueError:
+                if not isinstance(completion, dict):
+                    raise ValueError("the body is JSON but not an object")
+            except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
                 err = error_from_response(502, response.headers, response.content)
                 delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
                 if delay is None:

@@ -184,7 +184,7 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, A
             return None, None, None
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             if text[:1] == "<":
                 match = _TITLE_RE.search(text)
                 title = match.group(1) if match else None

@@ -84,7 +84,7 @@ class SSEDecoder:
             self._event = value.decode("utf-8", "replace")
         elif name == b"id" and b"\0" not in value:
             self._id = value.decode("utf-8", "replace")
-        elif name == b"retry" and value.isdigit():
+        elif name == b"retry" and value.isdigit() and len(value) <= 12:  # int() caps digits
             self._retry = int(value)
         # other field names are ignored, as the spec says
 
