@@ -1,0 +1,123 @@
+"""RunAPILLM inside LlamaIndex agents, replayed from cassettes (no network).
+
+Recorded against the GLM emulator (tests/support/fake_runapi.py), in both stream shapes::
+
+    python scripts/record_cassettes.py --offline tests/llama_index/test_agents.py \
+        -- -k "not normalised"
+    python scripts/record_cassettes.py --offline --stream-shape normalised \
+        tests/llama_index/test_agents.py -- -k normalised
+
+The emulator calls the first offered tool with schema-derived arguments (integers are 3) and
+answers a tool result with "The tool returned: <result>"; a plain prompt is echoed back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from llama_index.core.agent.workflow import (
+    AgentStream,
+    AgentWorkflow,
+    FunctionAgent,
+    ReActAgent,
+    ToolCallResult,
+)
+
+from llama_index_runapi import RunAPILLM, track_usage
+from tests.llama_index.cassette_usage import glm46_cost, recorded_usages
+
+SHAPES = ["native", "normalised"]
+
+
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers and return the product."""
+    return a * b
+
+
+def llm() -> RunAPILLM:
+    return RunAPILLM(model="glm-4.6")
+
+
+async def run_and_collect(
+    workflow: Any, message: str
+) -> tuple[str, list[ToolCallResult], list[AgentStream]]:
+    handler = workflow.run(user_msg=message)
+    tool_results: list[ToolCallResult] = []
+    streamed: list[AgentStream] = []
+    async for event in handler.stream_events():
+        if isinstance(event, ToolCallResult):
+            tool_results.append(event)
+        elif isinstance(event, AgentStream):
+            streamed.append(event)
+    result = await handler
+    return str(result), tool_results, streamed
+
+
+@pytest.mark.vcr
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_function_agent_calls_a_tool_and_answers_from_it(
+    shape: str, vcr: Any
+) -> None:
+    agent = FunctionAgent(tools=[multiply], llm=llm(), system_prompt="Use the tools.")
+    with track_usage() as usage:
+        answer, tool_results, streamed = await run_and_collect(agent, "Multiply 3 by 3.")
+
+    assert [(r.tool_name, r.tool_kwargs) for r in tool_results] == [
+        ("multiply", {"a": 3, "b": 3})
+    ]
+    assert tool_results[0].tool_output.content == "9"
+    assert "9" in answer  # the answer is built from the tool's result
+
+    # Reasoning streamed as thinking deltas, never into the answer text.
+    assert any(e.thinking_delta for e in streamed)
+    assert all("I will call the tool" not in e.response for e in streamed)
+    # The cassette holds the stream shape named in the test id.
+    last_raw = streamed[-1].raw
+    if shape == "normalised":
+        assert last_raw["choices"] == [] and last_raw["usage"]
+    else:
+        assert last_raw["choices"][0]["finish_reason"] == "stop" and last_raw["usage"]
+
+    # Two LLM calls (tool call, then the answer), totalled with no callback manager involved.
+    recorded = recorded_usages(vcr)
+    assert usage.requests == len(recorded) == 2
+    assert usage.prompt_tokens == sum(u["prompt_tokens"] for u in recorded)
+    assert usage.completion_tokens == sum(u["completion_tokens"] for u in recorded)
+    assert usage.total_cost == pytest.approx(sum(glm46_cost(u) for u in recorded))
+
+
+@pytest.mark.vcr
+async def test_function_agent_without_streaming() -> None:
+    agent = FunctionAgent(tools=[multiply], llm=llm(), streaming=False)
+    answer, tool_results, _ = await run_and_collect(agent, "Multiply 3 by 3.")
+    assert tool_results[0].tool_output.content == "9"
+    assert "9" in answer
+
+
+@pytest.mark.vcr
+async def test_agent_workflow_picks_function_agent_and_answers() -> None:
+    workflow = AgentWorkflow.from_tools_or_functions([multiply], llm=llm())
+    (agent,) = workflow.agents.values()
+    assert isinstance(agent, FunctionAgent)  # because metadata says the model calls tools
+    answer, tool_results, _ = await run_and_collect(workflow, "Multiply 3 by 3.")
+    assert tool_results[0].tool_name == "multiply"
+    assert "9" in answer
+
+
+@pytest.mark.vcr
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_react_agent_calls_a_tool_and_answers(shape: str) -> None:
+    # The emulator echoes the user's text, so the prompt scripts the model's ReAct step:
+    # its echo is a Thought/Action/Action Input block, then the observation is echoed back.
+    script = (
+        "Thought: I need the multiply tool.\n"
+        "Action: multiply\n"
+        'Action Input: {"a": 6, "b": 7}'
+    )
+    agent = ReActAgent(tools=[multiply], llm=llm())
+    answer, tool_results, _ = await run_and_collect(agent, script)
+    assert [(r.tool_name, r.tool_kwargs) for r in tool_results] == [
+        ("multiply", {"a": 6, "b": 7})
+    ]
+    assert "Observation: 42" in answer

@@ -1,0 +1,114 @@
+"""RunAPILLM answering in a VectorStoreIndex query engine and a chat engine, from cassettes.
+
+The index uses llama_index.core's MockEmbedding (deterministic, no network): only the LLM
+calls are recorded. Recorded against the GLM emulator, which echoes the last user message (so
+the answer shows the retrieved context reached the model), in both stream shapes::
+
+    python scripts/record_cassettes.py --offline tests/llama_index/test_rag.py \
+        -- -k "not normalised"
+    python scripts/record_cassettes.py --offline --stream-shape normalised \
+        tests/llama_index/test_rag.py -- -k normalised
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from llama_index.core import Document, Settings, VectorStoreIndex
+from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
+from llama_index.core.embeddings import MockEmbedding
+
+from llama_index_runapi import RunAPILLM, track_usage
+from tests.llama_index.cassette_usage import glm46_cost, recorded_usages
+
+SHAPES = ["native", "normalised"]
+QUESTION = "What does RunAPI bill for?"
+DOCUMENTS = [
+    Document(text="RunAPI gives one API key and one bill for many AI models."),
+    Document(text="GLM-4.6 costs $0.30 per million input tokens on RunAPI."),
+    Document(text="Cached input tokens of GLM-4.6 cost $0.06 per million."),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> VectorStoreIndex:
+    return VectorStoreIndex.from_documents(DOCUMENTS, embed_model=MockEmbedding(embed_dim=8))
+
+
+def llm() -> RunAPILLM:
+    return RunAPILLM(model="glm-4.6")
+
+
+@pytest.mark.vcr
+def test_query_engine_answers_and_track_usage_totals_the_whole_query(
+    index: VectorStoreIndex, vcr: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LlamaIndex's own counter, fed the server's numbers through raw["usage"]. The engine puts
+    # the global callback manager on the LLM (replacing the LLM's own); track_usage() does not
+    # depend on it and counts the same.
+    counter = TokenCountingHandler()
+    monkeypatch.setattr(Settings, "callback_manager", CallbackManager([counter]))
+    engine = index.as_query_engine(llm=llm(), similarity_top_k=2)
+    with track_usage() as usage:
+        response = engine.query(QUESTION)
+
+    assert QUESTION in str(response)  # the model saw the question ...
+    assert "RunAPI" in str(response)  # ... and the retrieved context
+    assert len(response.source_nodes) == 2
+
+    recorded = recorded_usages(vcr)
+    assert usage.requests == len(recorded) >= 1
+    assert usage.prompt_tokens == sum(u["prompt_tokens"] for u in recorded)
+    assert usage.completion_tokens == sum(u["completion_tokens"] for u in recorded)
+    assert usage.cached_tokens == sum(
+        (u.get("prompt_tokens_details") or {}).get("cached_tokens", 0) for u in recorded
+    )
+    assert usage.total_cost == pytest.approx(sum(glm46_cost(u) for u in recorded))
+    assert usage.total_cost > 0
+    assert counter.prompt_llm_token_count == usage.prompt_tokens
+    assert counter.completion_llm_token_count == usage.completion_tokens
+
+
+@pytest.mark.vcr
+@pytest.mark.parametrize("shape", SHAPES)
+def test_streaming_query_engine(
+    index: VectorStoreIndex, shape: str, vcr: Any
+) -> None:
+    engine = index.as_query_engine(llm=llm(), similarity_top_k=2, streaming=True)
+    with track_usage() as usage:
+        response = engine.query(QUESTION)
+        pieces = list(response.response_gen)
+    text = "".join(pieces)
+    assert len(pieces) > 3  # really streamed
+    assert QUESTION in text
+    recorded = recorded_usages(vcr)
+    assert usage.total_cost == pytest.approx(sum(glm46_cost(u) for u in recorded))
+
+
+@pytest.mark.vcr
+async def test_async_query_engine(index: VectorStoreIndex) -> None:
+    engine = index.as_query_engine(llm=llm(), similarity_top_k=2)
+    response = await engine.aquery(QUESTION)
+    assert QUESTION in str(response)
+
+
+@pytest.mark.vcr
+def test_chat_engine_answers_with_context(index: VectorStoreIndex) -> None:
+    engine = index.as_chat_engine(chat_mode="context", llm=llm(), similarity_top_k=2)
+    with track_usage() as usage:
+        first = engine.chat("What is RunAPI?")
+        second = engine.chat("And what does GLM-4.6 cost?")
+    assert "What is RunAPI?" in str(first)
+    assert "GLM-4.6" in str(second)
+    assert len(engine.chat_history) == 4  # both turns remembered
+    assert usage.requests == 2
+
+
+@pytest.mark.vcr
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_streaming_chat_engine(index: VectorStoreIndex, shape: str) -> None:
+    engine = index.as_chat_engine(chat_mode="context", llm=llm(), similarity_top_k=2)
+    response = await engine.astream_chat("What is RunAPI?")
+    pieces = [piece async for piece in response.async_response_gen()]
+    assert "What is RunAPI?" in "".join(pieces)
