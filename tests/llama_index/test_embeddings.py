@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -159,6 +163,17 @@ def test_namespace_import_path() -> None:
     from llama_index.embeddings.runapi import RunAPIEmbedding as FromNamespace
 
     assert FromNamespace is RunAPIEmbedding
+
+
+def test_namespace_import_path_from_the_installed_package(tmp_path: Path) -> None:
+    # Outside the checkout, so the import comes from the (editable) install, not from sys.path.
+    code = "from llama_index.embeddings.runapi import RunAPIEmbedding; print(RunAPIEmbedding)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "llama_index_runapi.embeddings.RunAPIEmbedding" in done.stdout
 
 
 @pytest.mark.vcr
