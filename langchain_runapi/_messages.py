@@ -37,7 +37,7 @@ __all__ = [
     "usage_to_metadata",
 ]
 
-PROVIDER = "runapi"
+from ._blocks import PROVIDER
 
 # Block types that only make sense as model output; they are never sent back as content.
 _OUTPUT_ONLY_BLOCKS = frozenset(
@@ -294,4 +294,7 @@ def delta_to_message_chunk(chunk: Mapping[str, Any]) -> AIMessageChunk | None:
         additional_kwargs=additional_kwargs,
         tool_call_chunks=call_chunks,
         id=chunk.get("id") or None,
+        # On every chunk (merging equal providers is safe): LangChain looks up the content
+        # block translator per chunk when it converts a stream to output_version="v1".
+        response_metadata={"model_provider": PROVIDER},
     )

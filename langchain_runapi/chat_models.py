@@ -35,6 +35,7 @@ from runapi_client import (
 )
 from runapi_client import ChatResult as WireResult
 
+from ._blocks import register as _register_block_translator
 from ._messages import (
     completion_to_message,
     delta_to_message_chunk,
@@ -52,6 +53,8 @@ from ._structured import (
 from ._tools import ToolLike, adapt_tool_request, format_tool_choice, format_tools
 
 __all__ = ["ChatRunAPI"]
+
+_register_block_translator()
 
 _LANGCHAIN_ONLY_KWARGS = ("ls_structured_output_format", "stream")
 
