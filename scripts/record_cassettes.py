@@ -30,8 +30,11 @@ DUMMY_KEY = "test-key-not-a-real-credential"
 
 
 def rewrite_origin(text: str, origin: str) -> str:
-    """``http://127.0.0.1:PORT`` (the emulator) -> ``https://runapi.ai`` in cassette text."""
-    return text.replace(origin, PUBLIC_ORIGIN)
+    """``http://127.0.0.1:PORT`` (the emulator) -> ``https://runapi.ai`` in cassette text,
+    and the bare ``127.0.0.1:PORT`` of recorded ``Host`` headers -> ``runapi.ai``."""
+    netloc = origin.split("://", 1)[1]
+    public_netloc = PUBLIC_ORIGIN.split("://", 1)[1]
+    return text.replace(origin, PUBLIC_ORIGIN).replace(netloc, public_netloc)
 
 
 def cassettes_written_since(start: float) -> list[Path]:

@@ -38,8 +38,8 @@ class ScriptedServer:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.queue.append((status, body, {"content-type": "application/json", **headers}))
 
-    def stream(self, payload: bytes) -> None:
-        self.queue.append((200, payload, {"content-type": "text/event-stream"}))
+    def stream(self, payload: bytes, **headers: str) -> None:
+        self.queue.append((200, payload, {"content-type": "text/event-stream", **headers}))
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.raw_bodies.append(request.content)

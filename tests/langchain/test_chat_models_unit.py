@@ -135,12 +135,15 @@ def _only_one(chunks: list[AIMessageChunk], key: str) -> None:
 
 
 def test_stream_native_shape(server: ScriptedServer) -> None:
-    server.stream(sample("glm-4.6.stream-native.sse"))
+    server.stream(sample("glm-4.6.stream-native.sse"), **{"x-request-id": "req-2"})
     chunks = list(server.model().stream("Hi"))
 
     assert [c.content for c in chunks] == [" today", "?", ""]
-    for key in ("finish_reason", "model_name", "id", "cost", "cost_details", "model_provider"):
+    for key in ("finish_reason", "model_name", "id", "cost", "cost_details", "request_id"):
         _only_one(chunks, key)
+    # model_provider rides on every chunk (equal values merge to one; LangChain needs it per
+    # chunk to pick the content-block translator)
+    assert {c.response_metadata["model_provider"] for c in chunks} == {"runapi"}
     assert sum(1 for c in chunks if c.usage_metadata) == 1
     full = collect(chunks)
     assert full.content == " today?"

@@ -1,0 +1,100 @@
+"""LangChain's standard integration suite for ChatRunAPI, replaying cassettes.
+
+Cassettes live in cassettes/langchain/test_standard_integration/ and were recorded with
+``scripts/record_cassettes.py`` (``make record``). The suite runs twice: against GLM's native
+stream shape (usage on the finish chunk, a whole tool call in one delta) and against the
+gateway-normalised one (a separate usage chunk, split tool-call deltas). Nothing here touches
+the network: record mode ``none`` refuses any request that has no recording.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_tests.integration_tests import ChatModelIntegrationTests
+
+from langchain_runapi import ChatRunAPI
+
+
+@pytest.fixture
+def vcr_config(vcr_config: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The suite's config; test_stream_time alone replays its one recorded stream repeatedly
+    (its benchmark runs the stream many times). Elsewhere each recording plays once, in order,
+    so multi-call tests (batch, agent loop) get their answers in sequence."""
+    if request.node.name.startswith("test_stream_time"):
+        return {**vcr_config, "allow_playback_repeats": True}
+    return vcr_config
+
+
+LONG_PROMPT = "Summarise the rules of chess in one sentence. " + "Context: chess. " * 200
+
+
+@pytest.mark.vcr
+class TestChatRunAPINative(ChatModelIntegrationTests):
+    stream_shape = "native"
+
+    @property
+    def chat_model_class(self) -> type[ChatRunAPI]:
+        return ChatRunAPI
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        # The header picks the emulator's stream shape while recording; RunAPI ignores it.
+        return {"model": "glm-4.6", "default_headers": {"X-Fake-Stream-Shape": self.stream_shape}}
+
+    @property
+    def enable_vcr_tests(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True  # response_format json_object
+
+    @property
+    def model_override_value(self) -> str:
+        return "glm-4.7"
+
+    @property
+    def supported_usage_metadata_details(self) -> dict[Any, list[Any]]:
+        return {
+            "invoke": ["reasoning_output", "cache_read_input"],
+            "stream": ["reasoning_output", "cache_read_input"],
+        }
+
+    def _model(self, **kwargs: Any) -> ChatRunAPI:
+        return ChatRunAPI(**{**self.chat_model_params, **kwargs})
+
+    def _call(self, llm: ChatRunAPI, prompt: str, stream: bool) -> AIMessage:
+        if not stream:
+            return llm.invoke([HumanMessage(prompt)])
+        full = None
+        for chunk in llm.stream([HumanMessage(prompt)]):
+            full = chunk if full is None else full + chunk
+        assert full is not None
+        return AIMessage(
+            content=full.content,
+            usage_metadata=full.usage_metadata,
+            response_metadata=full.response_metadata,
+        )
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        return self._call(self._model(reasoning=True), "What is 17 * 23? Think it over.", stream)
+
+    def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
+        # GLM caches long prompts by itself; it reports cached_tokens (possibly 0) every time.
+        return self._call(self._model(), LONG_PROMPT, stream)
+
+    @pytest.mark.xfail(
+        reason="GLM accepts tool_choice='auto' only: a forced choice ('any', a tool name) is "
+        "sent as 'auto' with a warning, so whether 'Hello!' gets a tool call is up to the model",
+        strict=False,
+    )
+    def test_tool_choice(self, model: Any) -> None:
+        super().test_tool_choice(model)
+
+
+@pytest.mark.vcr
+class TestChatRunAPINormalised(TestChatRunAPINative):
+    stream_shape = "normalised"
