@@ -31,6 +31,7 @@ from runapi_client import (
 )
 
 from .base import DEFAULT_MODEL, RunAPILLM
+from .embeddings import RunAPIEmbedding
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -47,6 +48,7 @@ __all__ = [
     "PermissionDeniedError",
     "Price",
     "RateLimitError",
+    "RunAPIEmbedding",
     "RunAPIError",
     "RunAPILLM",
     "ServerError",
