@@ -24,10 +24,10 @@ soak: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
-# Re-record every cassette against the live service (needs RUNAPI_API_KEY).
+# Re-record every cassette: live against runapi.ai (needs RUNAPI_API_KEY), or with OFFLINE=1
+# against the local GLM emulator (tests/support/fake_runapi.py). See scripts/record_cassettes.py.
 record: $(STAMP)
-	@test -n "$$RUNAPI_API_KEY" || { echo "make record needs RUNAPI_API_KEY set (cassettes are recorded live)"; exit 2; }
-	$(PY) -m pytest -q --record-mode=rewrite tests/langchain tests/llama_index
+	$(PY) scripts/record_cassettes.py $(if $(OFFLINE),--offline) tests/langchain tests/llama_index
 
 bench: $(STAMP)
 	$(PY) bench/run.py
