@@ -41,7 +41,8 @@ __all__ = [
 
 _ROLE_TO_WIRE = {
     MessageRole.SYSTEM: "system",
-    MessageRole.DEVELOPER: "developer",
+    # GLM knows no "developer" role; OpenAI models treat "system" the same way.
+    MessageRole.DEVELOPER: "system",
     MessageRole.USER: "user",
     MessageRole.ASSISTANT: "assistant",
     MessageRole.TOOL: "tool",
