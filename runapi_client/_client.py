@@ -375,7 +375,7 @@ class RunAPIClient(_Base):
                 "POST", "/chat/completions", content, stream=False, attempt=attempt
             )
             try:
-                completion = response.json()
+                completion: ChatCompletion = response.json()
                 if not isinstance(completion, dict):
                     raise ValueError("the body is JSON but not an object")
             except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
@@ -419,7 +419,6 @@ class ChatStream(_StreamBase):
         self._client = client
         self._content = content
         self._state = _StreamState(client, request_model)
-        self._response: httpx.Response | None = None
         self._iterator = self._iterate()
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
@@ -435,17 +434,18 @@ class ChatStream(_StreamBase):
         self.close()
 
     def close(self) -> None:
-        self._iterator.close()
-        if self._response is not None:
-            self._response.close()
+        self._iterator.close()  # its finally closes the response
 
     def _iterate(self) -> Generator[ChatCompletionChunk, None, None]:
-        state = self._state
+        # Keep no reference to self in this frame: a stream <-> generator cycle would hold the
+        # socket open after `for chunk in stream: break` until the garbage collector ran.
+        state, client, content = self._state, self._client, self._content
+        del self
         attempt = [0]
         delivered = False
         while True:
-            response = self._response = self._client._send(
-                "POST", "/chat/completions", self._content, stream=True, attempt=attempt
+            response = client._send(
+                "POST", "/chat/completions", content, stream=True, attempt=attempt
             )
             state.request_id = response.headers.get("x-request-id")
             try:
@@ -470,7 +470,7 @@ class ChatStream(_StreamBase):
                 delay = (
                     None
                     if delivered
-                    else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                    else _retry_delay(attempt[0], client.max_retries, err, None)
                 )
                 if delay is None:
                     if delivered:
@@ -570,7 +570,7 @@ class AsyncRunAPIClient(_Base):
                 "POST", "/chat/completions", content, stream=False, attempt=attempt
             )
             try:
-                completion = response.json()
+                completion: ChatCompletion = response.json()
                 if not isinstance(completion, dict):
                     raise ValueError("the body is JSON but not an object")
             except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
@@ -607,7 +607,6 @@ class AsyncChatStream(_StreamBase):
         self._client = client
         self._content = content
         self._state = _StreamState(client, request_model)
-        self._response: httpx.Response | None = None
         self._iterator = self._iterate()
 
     def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
@@ -628,17 +627,18 @@ class AsyncChatStream(_StreamBase):
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._iterator.aclose()
-        if self._response is not None:
-            await self._response.aclose()
+        await self._iterator.aclose()  # its finally closes the response
 
     async def _iterate(self) -> AsyncGenerator[ChatCompletionChunk, None]:
-        state = self._state
+        # Keep no reference to self in this frame: a stream <-> generator cycle would hold the
+        # socket open after `for chunk in stream: break` until the garbage collector ran.
+        state, client, content = self._state, self._client, self._content
+        del self
         attempt = [0]
         delivered = False
         while True:
-            response = self._response = await self._client._send(
-                "POST", "/chat/completions", self._content, stream=True, attempt=attempt
+            response = await client._send(
+                "POST", "/chat/completions", content, stream=True, attempt=attempt
             )
             state.request_id = response.headers.get("x-request-id")
             try:
@@ -663,7 +663,7 @@ class AsyncChatStream(_StreamBase):
                 delay = (
                     None
                     if delivered
-                    else _retry_delay(attempt[0], self._client.max_retries, err, None)
+                    else _retry_delay(attempt[0], client.max_retries, err, None)
                 )
                 if delay is None:
                     if delivered:
