@@ -1,11 +1,9 @@
 """RunAPILLM inside LlamaIndex agents, replayed from cassettes (no network).
 
-Recorded against the GLM emulator (tests/support/fake_runapi.py), in both stream shapes::
-
-    python scripts/record_cassettes.py --offline tests/llama_index/test_agents.py \
-        -- -k "not normalised"
-    python scripts/record_cassettes.py --offline --stream-shape normalised \
-        tests/llama_index/test_agents.py -- -k normalised
+Recorded against the GLM emulator (tests/support/fake_runapi.py) with
+``make record OFFLINE=1`` or ``python scripts/record_cassettes.py --offline tests/llama_index``.
+Tests with a ``[native]``/``[normalised]`` id ask the emulator for that stream shape, and check
+the cassette holds it; recorded live, both ids hold RunAPI's own shape.
 
 The emulator calls the first offered tool with schema-derived arguments (integers are 3) and
 answers a tool result with "The tool returned: <result>"; a plain prompt is echoed back.
@@ -25,7 +23,13 @@ from llama_index.core.agent.workflow import (
 )
 
 from llama_index_runapi import RunAPILLM, track_usage
-from tests.llama_index.cassette_usage import glm46_cost, recorded_usages
+from tests.llama_index.cassette_usage import (
+    check_shape,
+    glm46_cost,
+    recorded_shape,
+    recorded_usages,
+    shape_headers,
+)
 
 SHAPES = ["native", "normalised"]
 
@@ -35,8 +39,9 @@ def multiply(a: int, b: int) -> int:
     return a * b
 
 
-def llm() -> RunAPILLM:
-    return RunAPILLM(model="glm-4.6")
+def llm(shape: str | None = None) -> RunAPILLM:
+    return RunAPILLM(model="glm-4.6", default_headers=shape_headers(shape) if shape else None)
+
 
 
 async def run_and_collect(
@@ -59,7 +64,7 @@ async def run_and_collect(
 async def test_function_agent_calls_a_tool_and_answers_from_it(
     shape: str, vcr: Any
 ) -> None:
-    agent = FunctionAgent(tools=[multiply], llm=llm(), system_prompt="Use the tools.")
+    agent = FunctionAgent(tools=[multiply], llm=llm(shape), system_prompt="Use the tools.")
     with track_usage() as usage:
         answer, tool_results, streamed = await run_and_collect(agent, "Multiply 3 by 3.")
 
@@ -72,12 +77,14 @@ async def test_function_agent_calls_a_tool_and_answers_from_it(
     # Reasoning streamed as thinking deltas, never into the answer text.
     assert any(e.thinking_delta for e in streamed)
     assert all("I will call the tool" not in e.response for e in streamed)
-    # The cassette holds the stream shape named in the test id.
+    # The last streamed event carries the wire chunk with the usage, in either shape.
+    check_shape(vcr, shape)
     last_raw = streamed[-1].raw
-    if shape == "normalised":
-        assert last_raw["choices"] == [] and last_raw["usage"]
+    assert last_raw["usage"]
+    if recorded_shape(vcr) == "normalised":
+        assert last_raw["choices"] == []
     else:
-        assert last_raw["choices"][0]["finish_reason"] == "stop" and last_raw["usage"]
+        assert last_raw["choices"][0]["finish_reason"] == "stop"
 
     # Two LLM calls (tool call, then the answer), totalled with no callback manager involved.
     recorded = recorded_usages(vcr)
@@ -107,7 +114,7 @@ async def test_agent_workflow_picks_function_agent_and_answers() -> None:
 
 @pytest.mark.vcr
 @pytest.mark.parametrize("shape", SHAPES)
-async def test_react_agent_calls_a_tool_and_answers(shape: str) -> None:
+async def test_react_agent_calls_a_tool_and_answers(shape: str, vcr: Any) -> None:
     # The emulator echoes the user's text, so the prompt scripts the model's ReAct step:
     # its echo is a Thought/Action/Action Input block, then the observation is echoed back.
     script = (
@@ -115,8 +122,9 @@ async def test_react_agent_calls_a_tool_and_answers(shape: str) -> None:
         "Action: multiply\n"
         'Action Input: {"a": 6, "b": 7}'
     )
-    agent = ReActAgent(tools=[multiply], llm=llm())
+    agent = ReActAgent(tools=[multiply], llm=llm(shape))
     answer, tool_results, _ = await run_and_collect(agent, script)
+    check_shape(vcr, shape)
     assert [(r.tool_name, r.tool_kwargs) for r in tool_results] == [
         ("multiply", {"a": 6, "b": 7})
     ]

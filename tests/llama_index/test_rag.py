@@ -1,13 +1,9 @@
 """RunAPILLM answering in a VectorStoreIndex query engine and a chat engine, from cassettes.
 
 The index uses llama_index.core's MockEmbedding (deterministic, no network): only the LLM
-calls are recorded. Recorded against the GLM emulator, which echoes the last user message (so
-the answer shows the retrieved context reached the model), in both stream shapes::
-
-    python scripts/record_cassettes.py --offline tests/llama_index/test_rag.py \
-        -- -k "not normalised"
-    python scripts/record_cassettes.py --offline --stream-shape normalised \
-        tests/llama_index/test_rag.py -- -k normalised
+calls are recorded. Recorded against the GLM emulator (``make record OFFLINE=1``), which echoes
+the last user message, so the answer shows the retrieved context reached the model. Tests with
+a ``[native]``/``[normalised]`` id ask the emulator for that stream shape.
 """
 
 from __future__ import annotations
@@ -20,7 +16,12 @@ from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.embeddings import MockEmbedding
 
 from llama_index_runapi import RunAPILLM, track_usage
-from tests.llama_index.cassette_usage import glm46_cost, recorded_usages
+from tests.llama_index.cassette_usage import (
+    check_shape,
+    glm46_cost,
+    recorded_usages,
+    shape_headers,
+)
 
 SHAPES = ["native", "normalised"]
 QUESTION = "What does RunAPI bill for?"
@@ -36,8 +37,9 @@ def index() -> VectorStoreIndex:
     return VectorStoreIndex.from_documents(DOCUMENTS, embed_model=MockEmbedding(embed_dim=8))
 
 
-def llm() -> RunAPILLM:
-    return RunAPILLM(model="glm-4.6")
+def llm(shape: str | None = None) -> RunAPILLM:
+    return RunAPILLM(model="glm-4.6", default_headers=shape_headers(shape) if shape else None)
+
 
 
 @pytest.mark.vcr
@@ -75,7 +77,7 @@ def test_query_engine_answers_and_track_usage_totals_the_whole_query(
 def test_streaming_query_engine(
     index: VectorStoreIndex, shape: str, vcr: Any
 ) -> None:
-    engine = index.as_query_engine(llm=llm(), similarity_top_k=2, streaming=True)
+    engine = index.as_query_engine(llm=llm(shape), similarity_top_k=2, streaming=True)
     with track_usage() as usage:
         response = engine.query(QUESTION)
         pieces = list(response.response_gen)
@@ -84,6 +86,7 @@ def test_streaming_query_engine(
     assert QUESTION in text
     recorded = recorded_usages(vcr)
     assert usage.total_cost == pytest.approx(sum(glm46_cost(u) for u in recorded))
+    check_shape(vcr, shape)
 
 
 @pytest.mark.vcr
@@ -107,8 +110,9 @@ def test_chat_engine_answers_with_context(index: VectorStoreIndex) -> None:
 
 @pytest.mark.vcr
 @pytest.mark.parametrize("shape", SHAPES)
-async def test_streaming_chat_engine(index: VectorStoreIndex, shape: str) -> None:
-    engine = index.as_chat_engine(chat_mode="context", llm=llm(), similarity_top_k=2)
+async def test_streaming_chat_engine(index: VectorStoreIndex, shape: str, vcr: Any) -> None:
+    engine = index.as_chat_engine(chat_mode="context", llm=llm(shape), similarity_top_k=2)
     response = await engine.astream_chat("What is RunAPI?")
     pieces = [piece async for piece in response.async_response_gen()]
     assert "What is RunAPI?" in "".join(pieces)
+    check_shape(vcr, shape)
