@@ -1,0 +1,266 @@
+"""``make bench``: RunAPI's clients against raw httpx and the OpenAI-based peers, on one machine.
+
+It starts the fake RunAPI server (``tests.support.fake_runapi``) as its own process on
+127.0.0.1, so the server does not share a GIL with the client being measured, then runs every
+client in a fresh interpreter (``bench/clients.py``) once per round, alternating the order of
+clients from round to round, and reports the median of the rounds for:
+
+- ``import``: time to import the module that provides the client class (fresh interpreter);
+- ``sequential``: N non-streamed calls one after another (default 300);
+- ``stream``: one streamed answer of N chunks (default 20,000), consumed to the end;
+- ``async``: N async calls with at most C in flight (default 1,000 at 64).
+
+The table shows medians and the ratios ours/peer and ours/httpx; the same goes to
+``bench/results/latest.json`` (and a time-stamped copy). A client that cannot be imported yet
+is reported as ``n/a``.
+
+    python bench/run.py                 # 5 rounds, full sizes (a few minutes on 2 cores)
+    python bench/run.py --quick         # 3 rounds at reduced sizes, for a quick look
+    python bench/run.py --rounds 9 --clients ChatRunAPI,ChatOpenAI
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER = Path(__file__).resolve().parent / "clients.py"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+CLIENTS = ("httpx", "runapi_client", "ChatRunAPI", "ChatOpenAI", "RunAPILLM", "OpenAILike")
+SCENARIOS = ("sequential", "stream", "async", "import")
+PAIRS = (("ChatRunAPI", "ChatOpenAI"), ("RunAPILLM", "OpenAILike"))
+# ours/peer at most (issue 6)
+GOALS = {
+    "ChatRunAPI": {"sequential": 0.5, "stream": 0.35, "async": 0.6, "import": 0.6},
+    "RunAPILLM": {"sequential": 0.5, "stream": 0.35, "async": 0.6, "import": 0.7},
+}
+WORKER_TIMEOUT = 600.0
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Nothing between the clients and 127.0.0.1, no tracing, no telemetry.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        env.pop(name, None)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["LANGCHAIN_TRACING_V2"] = env["LANGSMITH_TRACING"] = "false"
+    env["PYTHONDONTWRITEBYTECODE"] = "0"
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    return env
+
+
+def start_server(shape: str) -> tuple[subprocess.Popen[str], str]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_runapi", "--port", "0", "--stream-shape", shape],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline().strip()
+    if not line.startswith("http://"):
+        server.kill()
+        raise SystemExit(f"the fake server did not start (it printed {line!r})")
+    return server, line
+
+
+def run_worker(client: str, base_url: str, sizes: list[int]) -> dict[str, Any]:
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(WORKER), client, base_url, *map(str, sizes)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=WORKER_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {WORKER_TIMEOUT:.0f}s"}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"failed: {tail[:200]}"}
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.1 else f"{seconds * 1000:,.1f} ms"
+
+
+def _fmt_ratio(value: float | None, goal: float | None = None) -> str:
+    if value is None:
+        return "n/a"
+    mark = "" if goal is None else (" ok" if value <= goal else f" >{goal}")
+    return f"{value:.2f}{mark}"
+
+
+def render(report: dict[str, Any]) -> str:
+    medians = report["medians"]
+    sizes = report["sizes"]
+    heads = {
+        "sequential": f"{sizes['sequential']} sequential",
+        "stream": f"stream {sizes['stream']:,} chunks",
+        "async": f"{sizes['async']:,} async @{sizes['concurrency']}",
+        "import": "import",
+    }
+    rows = [["client", *heads.values()]]
+    for client in report["clients"]:
+        row = medians.get(client) or {}
+        if "error" in row:
+            rows.append([client, *([row["error"][:40]] + [""] * (len(SCENARIOS) - 1))])
+            continue
+        rows.append([client, *(_fmt_time(row.get(s)) for s in SCENARIOS)])
+    rows.append([""] * (len(SCENARIOS) + 1))
+    for name, ratios in report["ratios"].items():
+        ours = name.split("/")[0]
+        goals = GOALS.get(ours, {}) if not name.endswith("/httpx") else {}
+        rows.append([name, *(_fmt_ratio(ratios.get(s), goals.get(s)) for s in SCENARIOS)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="3 rounds at a quarter of the sizes")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5; quick 3)")
+    parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset")
+    parser.add_argument("--stream-shape", default="native", choices=("native", "normalised"))
+    parser.add_argument("--sequential", type=int, default=None, help="calls (default 300)")
+    parser.add_argument("--chunks", type=int, default=None, help="stream chunks (default 20000)")
+    parser.add_argument("--async-calls", type=int, default=None, help="calls (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=None, help="JSON path (default results/)")
+    args = parser.parse_args(argv)
+
+    quick = args.quick
+    rounds = args.rounds or (3 if quick else 5)
+    sizes = {
+        "sequential": args.sequential or (100 if quick else 300),
+        "stream": args.chunks or (5000 if quick else 20000),
+        "async": args.async_calls or (300 if quick else 1000),
+        "concurrency": args.concurrency,
+    }
+    clients = [c for c in args.clients.split(",") if c]
+    for c in clients:
+        if c not in CLIENTS:
+            parser.error(f"unknown client {c!r}; choose from {', '.join(CLIENTS)}")
+    worker_sizes = [sizes["sequential"], sizes["stream"], sizes["async"], sizes["concurrency"]]
+
+    server, base_url = start_server(args.stream_shape)
+    started = time.perf_counter()
+    samples: dict[str, dict[str, list[float]]] = {c: {s: [] for s in SCENARIOS} for c in clients}
+    errors: dict[str, str] = {}
+    try:
+        # Untimed pass at small sizes: byte-compiles every client once (so round 1's imports
+        # are not penalised) and warms the server up.
+        for client in clients:
+            run_worker(client, base_url, [10, 200, 64, sizes["concurrency"]])
+        for n in range(rounds):
+            order = clients[n % len(clients) :] + clients[: n % len(clients)]
+            if n % 2:
+                order.reverse()
+            for client in order:
+                if client in errors:
+                    continue
+                result = run_worker(client, base_url, worker_sizes)
+                if "error" in result:
+                    errors[client] = result["error"]
+                    print(f"round {n + 1}/{rounds} {client}: {result['error']}", flush=True)
+                    continue
+                for s in SCENARIOS:
+                    samples[client][s].append(result[s])
+                print(
+                    f"round {n + 1}/{rounds} {client:14} "
+                    + "  ".join(f"{s} {_fmt_time(result[s])}" for s in SCENARIOS),
+                    flush=True,
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    medians: dict[str, dict[str, Any]] = {}
+    for client in clients:
+        if client in errors:
+            medians[client] = {"error": errors[client]}
+        else:
+            medians[client] = {s: _median(samples[client][s]) for s in SCENARIOS}
+
+    def scenario_ratios(a: str, b: str) -> dict[str, float | None]:
+        ma, mb = medians.get(a, {}), medians.get(b, {})
+        return {s: _ratio(ma.get(s), mb.get(s)) for s in SCENARIOS}
+
+    ratios: dict[str, dict[str, float | None]] = {}
+    for ours, peer in PAIRS:
+        if ours in medians and peer in medians:
+            ratios[f"{ours}/{peer}"] = scenario_ratios(ours, peer)
+    for ours in ("runapi_client", "ChatRunAPI", "RunAPILLM", "ChatOpenAI", "OpenAILike"):
+        if ours in medians and "httpx" in medians:
+            ratios[f"{ours}/httpx"] = scenario_ratios(ours, "httpx")
+
+    report: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+        },
+        "rounds": rounds,
+        "sizes": sizes,
+        "stream_shape": args.stream_shape,
+        "clients": clients,
+        "medians": medians,
+        "ratios": ratios,
+        "goals": GOALS,
+        "samples": samples,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    table = render(report)
+    report["table"] = table
+    print()
+    print(table)
+    print(
+        f"\n{rounds} rounds, medians; {report['machine']['cpus']} CPUs; {report['wall_seconds']} s"
+    )
+
+    RESULTS.mkdir(exist_ok=True)
+    out = args.out or RESULTS / "latest.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
