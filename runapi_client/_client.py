@@ -244,7 +244,14 @@ class _StreamState:
             )
         if "error" in chunk and not chunk.get("choices"):
             raise error_from_stream_payload(chunk, self.request_id)
-        self.accumulator.add(chunk)  # type: ignore[arg-type]
+        try:
+            self.accumulator.add(chunk)  # type: ignore[arg-type]
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise IncompleteStreamError(
+                f"RunAPI sent a stream chunk of an unexpected shape ({exc}): {data[:200]!r}",
+                partial=self.accumulator.completion(),
+                request_id=self.request_id,
+            ) from None
         return chunk  # type: ignore[return-value]
 
     def end(self) -> ChatResult:

@@ -64,6 +64,7 @@ class StreamAccumulator:
         return self.saw_done or self.finish_reason is not None
 
     def add(self, chunk: ChatCompletionChunk) -> None:
+        """Fold one chunk in; raises TypeError/AttributeError on a chunk of the wrong shape."""
         self.chunks += 1
         if self.id is None:
             self.id = chunk.get("id")
@@ -74,16 +75,25 @@ class StreamAccumulator:
             self.system_fingerprint = fingerprint
         usage = chunk.get("usage")
         if usage:
+            if not isinstance(usage, dict):
+                raise TypeError(f"usage is {type(usage).__name__}, not an object")
             self.usage = usage
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices") or ()
+        if not isinstance(choices, (list, tuple)):
+            raise TypeError(f"choices is {type(choices).__name__}, not a list")
+        for choice in choices:
             if choice.get("index", 0) != 0:
                 continue  # n > 1 is not requested by the adapters
             delta = choice.get("delta") or {}
             text = delta.get("content")
             if text:
+                if text.__class__ is not str:
+                    raise TypeError(f"content is {type(text).__name__}, not a string")
                 self._content.append(text)
             reasoning = delta.get("reasoning_content")
             if reasoning:
+                if reasoning.__class__ is not str:
+                    raise TypeError(f"reasoning_content is {type(reasoning).__name__}")
                 self._reasoning.append(reasoning)
             calls = delta.get("tool_calls")
             if calls:
