@@ -28,6 +28,7 @@ demo: $(STAMP)
 # against the local GLM emulator (tests/support/fake_runapi.py). See scripts/record_cassettes.py.
 record: $(STAMP)
 	$(PY) scripts/record_cassettes.py $(if $(OFFLINE),--offline) tests/langchain tests/llama_index
+	$(PY) examples/demo.py $(if $(OFFLINE),--record-emulator,--record)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
@@ -36,9 +37,12 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-docs: $(STAMP)
+$(VENV)/.installed-docs: $(STAMP)
 	$(PY) -m pip install $(PIP_QUIET) -e '.[dev,docs]'
-	$(PY) -m mkdocs build --strict
+	@touch $@
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
