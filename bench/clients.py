@@ -218,19 +218,21 @@ def main(argv: list[str]) -> None:
         answer = call()
     if "You said" not in answer:
         raise SystemExit(f"{client}: unexpected answer {answer!r}")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n_seq):
         call()
     out["sequential"] = time.perf_counter() - start
+    out["sequential_cpu"] = time.process_time() - cpu
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     chunks = stream()
     out["stream"] = time.perf_counter() - start
+    out["stream_cpu"] = time.process_time() - cpu
     out["stream_chunks"] = chunks
     if chunks < n_chunks:
         raise SystemExit(f"{client}: stream gave {chunks} chunks, expected >= {n_chunks}")
 
-    async def concurrent() -> float:
+    async def concurrent() -> tuple[float, float]:
         gate = asyncio.Semaphore(concurrency)
 
         async def one() -> str:
@@ -238,14 +240,14 @@ def main(argv: list[str]) -> None:
                 return await acall()
 
         await asyncio.gather(*(one() for _ in range(concurrency)))  # warm-up: fill the pool
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         answers = await asyncio.gather(*(one() for _ in range(n_async)))
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         if len(answers) != n_async or not all("You said" in a for a in answers):
             raise SystemExit(f"{client}: async answers are wrong")
-        return elapsed
+        return elapsed, cpu
 
-    out["async"] = asyncio.run(concurrent())
+    out["async"], out["async_cpu"] = asyncio.run(concurrent())
     print(json.dumps(out))
 
 

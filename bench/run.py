@@ -1,7 +1,7 @@
 """``make bench``: RunAPI's clients against raw httpx and the OpenAI-based peers, on one machine.
 
 It starts the fake RunAPI server (``tests.support.fake_runapi``) as its own process on
-127.0.0.1, so the server does not share a GIL with the client being measured, then runs every
+127.0.0.1 (a fresh one per client run), so it does not share a GIL with the client measured, and runs every
 client in a fresh interpreter (``bench/clients.py``) once per round, alternating the order of
 clients from round to round, and reports the median of the rounds for:
 
@@ -38,6 +38,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 CLIENTS = ("httpx", "runapi_client", "ChatRunAPI", "ChatOpenAI", "RunAPILLM", "OpenAILike")
 SCENARIOS = ("sequential", "stream", "async", "import")
+CPU = ("sequential", "stream", "async")
 PAIRS = (("ChatRunAPI", "ChatOpenAI"), ("RunAPILLM", "OpenAILike"))
 # ours/peer at most (issue 6)
 GOALS = {
@@ -75,7 +76,17 @@ def start_server(shape: str) -> tuple[subprocess.Popen[str], str]:
     return server, line
 
 
-def run_worker(client: str, base_url: str, sizes: list[int]) -> dict[str, Any]:
+def run_worker(client: str, shape: str, sizes: list[int]) -> dict[str, Any]:
+    """One client in a fresh interpreter against a fresh server (no state carried over)."""
+    server, base_url = start_server(shape)
+    try:
+        return _run_worker(client, base_url, sizes)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _run_worker(client: str, base_url: str, sizes: list[int]) -> dict[str, Any]:
     try:
         proc = subprocess.run(
             [sys.executable, str(WORKER), client, base_url, *map(str, sizes)],
@@ -175,37 +186,36 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown client {c!r}; choose from {', '.join(CLIENTS)}")
     worker_sizes = [sizes["sequential"], sizes["stream"], sizes["async"], sizes["concurrency"]]
 
-    server, base_url = start_server(args.stream_shape)
     started = time.perf_counter()
     samples: dict[str, dict[str, list[float]]] = {c: {s: [] for s in SCENARIOS} for c in clients}
+    # client CPU seconds (process time) per workload: less sensitive to a busy machine
+    cpu_samples: dict[str, dict[str, list[float]]] = {c: {s: [] for s in CPU} for c in clients}
     errors: dict[str, str] = {}
-    try:
-        # Untimed pass at small sizes: byte-compiles every client once (so round 1's imports
-        # are not penalised) and warms the server up.
-        for client in clients:
-            run_worker(client, base_url, [10, 200, 64, sizes["concurrency"]])
-        for n in range(rounds):
-            order = clients[n % len(clients) :] + clients[: n % len(clients)]
-            if n % 2:
-                order.reverse()
-            for client in order:
-                if client in errors:
-                    continue
-                result = run_worker(client, base_url, worker_sizes)
-                if "error" in result:
-                    errors[client] = result["error"]
-                    print(f"round {n + 1}/{rounds} {client}: {result['error']}", flush=True)
-                    continue
-                for s in SCENARIOS:
-                    samples[client][s].append(result[s])
-                print(
-                    f"round {n + 1}/{rounds} {client:14} "
-                    + "  ".join(f"{s} {_fmt_time(result[s])}" for s in SCENARIOS),
-                    flush=True,
-                )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    # Untimed pass at small sizes: byte-compiles every client once (so round 1's imports
+    # are not penalised).
+    for client in clients:
+        run_worker(client, args.stream_shape, [10, 200, 64, sizes["concurrency"]])
+    for n in range(rounds):
+        order = clients[n % len(clients) :] + clients[: n % len(clients)]
+        if n % 2:
+            order.reverse()
+        for client in order:
+            if client in errors:
+                continue
+            result = run_worker(client, args.stream_shape, worker_sizes)
+            if "error" in result:
+                errors[client] = result["error"]
+                print(f"round {n + 1}/{rounds} {client}: {result['error']}", flush=True)
+                continue
+            for s in SCENARIOS:
+                samples[client][s].append(result[s])
+            for s in CPU:
+                cpu_samples[client][s].append(result[f"{s}_cpu"])
+            print(
+                f"round {n + 1}/{rounds} {client:14} "
+                + "  ".join(f"{s} {_fmt_time(result[s])}" for s in SCENARIOS),
+                flush=True,
+            )
 
     medians: dict[str, dict[str, Any]] = {}
     for client in clients:
@@ -213,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             medians[client] = {"error": errors[client]}
         else:
             medians[client] = {s: _median(samples[client][s]) for s in SCENARIOS}
+            medians[client]["cpu"] = {s: _median(cpu_samples[client][s]) for s in CPU}
 
     def scenario_ratios(a: str, b: str) -> dict[str, float | None]:
         ma, mb = medians.get(a, {}), medians.get(b, {})
@@ -225,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     for ours in ("runapi_client", "ChatRunAPI", "RunAPILLM", "ChatOpenAI", "OpenAILike"):
         if ours in medians and "httpx" in medians:
             ratios[f"{ours}/httpx"] = scenario_ratios(ours, "httpx")
+
+    cpu_ratios: dict[str, dict[str, float | None]] = {}
+    for name in ratios:
+        a, b = name.split("/")
+        ca, cb = medians[a].get("cpu", {}), medians[b].get("cpu", {})
+        cpu_ratios[name] = {s: _ratio(ca.get(s), cb.get(s)) for s in CPU}
 
     report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -240,14 +257,19 @@ def main(argv: list[str] | None = None) -> int:
         "clients": clients,
         "medians": medians,
         "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
         "goals": GOALS,
         "samples": samples,
+        "cpu_samples": cpu_samples,
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
     table = render(report)
     report["table"] = table
     print()
     print(table)
+    print("\nclient CPU time ratios (process time, medians):")
+    for name, r in cpu_ratios.items():
+        print(f"  {name:24} " + "  ".join(f"{s} {_fmt_ratio(r[s])}" for s in CPU))
     print(
         f"\n{rounds} rounds, medians; {report['machine']['cpus']} CPUs; {report['wall_seconds']} s"
     )
