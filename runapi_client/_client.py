@@ -139,6 +139,8 @@ class _Base:
             **dict(self.config.default_headers),
         }
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
+        self._direct: dict[tuple[str, bool], tuple[httpx.URL, httpx.Headers]] = {}
+        self._timeout_extension = {"timeout": httpx.Timeout(self.config.timeout).as_dict()}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='**********')"
@@ -149,6 +151,24 @@ class _Base:
 
     def _url(self, path: str) -> str:
         return f"{self.config.base_url}{path}"
+
+    def _direct_request(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        method: str,
+        path: str,
+        content: bytes | None,
+        stream: bool,
+    ) -> httpx.Request:
+        """The request ``http.build_request`` would make, from a URL and headers merged once."""
+        parts = self._direct.get((path, stream))
+        if parts is None:
+            headers = httpx.Headers(http.headers)
+            headers.update(self._stream_headers if stream else self._headers)
+            parts = self._direct[(path, stream)] = (httpx.URL(self._url(path)), headers)
+        return httpx.Request(
+            method, parts[0], content=content, headers=parts[1], extensions=self._timeout_extension
+        )
 
     def cost_of(self, model: str, usage: Usage | Mapping[str, Any] | None) -> Cost | None:
         return cost_of(model, usage, overrides=self.prices)
@@ -167,7 +187,9 @@ class _Base:
     def _finish(
         self, completion: ChatCompletion, request_model: str, request_id: str | None
     ) -> ChatResult:
-        model = completion.get("model") or request_model
+        model = completion.get("model")
+        if not isinstance(model, str) or not model:  # a server may send junk; price what we asked
+            model = request_model
         usage = completion.get("usage")
         cost = self.cost_of(model, usage) if usage else None
         if usage:
@@ -336,14 +358,26 @@ class RunAPIClient(_Base):
         """Send with retries; ``attempt`` is shared with the caller so a stream's reconnects
         count against the same ``max_retries``."""
         http = self.http
+        direct = _pool.direct_transport(http)
         headers = self._stream_headers if stream else self._headers
         url = self._url(path)
         while True:
             err: RunAPIError
             response_headers: Mapping[str, str] | None = None
             try:
-                request = http.build_request(method, url, content=content, headers=headers)
-                response = http.send(request, stream=stream)
+                if isinstance(direct, httpx.BaseTransport):
+                    request = self._direct_request(http, method, path, content, stream)
+                    response = direct.handle_request(request)
+                    response.request = request
+                    if not stream:
+                        try:
+                            response.read()
+                        except BaseException:
+                            response.close()
+                            raise
+                else:
+                    request = http.build_request(method, url, content=content, headers=headers)
+                    response = http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 err = _transport_error(exc, f"{method} {path}")
                 cause: BaseException = exc
@@ -532,14 +566,26 @@ class AsyncRunAPIClient(_Base):
         self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]
     ) -> httpx.Response:
         http = self.http
+        direct = _pool.direct_transport(http)
         headers = self._stream_headers if stream else self._headers
         url = self._url(path)
         while True:
             err: RunAPIError
             response_headers: Mapping[str, str] | None = None
             try:
-                request = http.build_request(method, url, content=content, headers=headers)
-                response = await http.send(request, stream=stream)
+                if isinstance(direct, httpx.AsyncBaseTransport):
+                    request = self._direct_request(http, method, path, content, stream)
+                    response = await direct.handle_async_request(request)
+                    response.request = request
+                    if not stream:
+                        try:
+                            await response.aread()
+                        except BaseException:
+                            await response.aclose()
+                            raise
+                else:
+                    request = http.build_request(method, url, content=content, headers=headers)
+                    response = await http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 err = _transport_error(exc, f"{method} {path}")
                 cause: BaseException = exc
