@@ -43,6 +43,7 @@ from ._messages import (
     response_metadata_of,
     usage_to_metadata,
 )
+from ._params import check_call_kwargs, check_extra_fields, check_headers, check_values
 from ._structured import (
     StructuredMethod,
     adapt_response_format,
@@ -103,7 +104,10 @@ class ChatRunAPI(BaseChatModel):
     """Your own ``httpx.Client`` (e.g. with a ``MockTransport``) instead of the shared pool."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: a ValidationError would otherwise quote the raw input, key included.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     _client: RunAPIClient | None = PrivateAttr(default=None)
     _async_client: AsyncRunAPIClient | None = PrivateAttr(default=None)
@@ -131,8 +135,12 @@ class ChatRunAPI(BaseChatModel):
 
     @model_validator(mode="after")
     def _check_config(self) -> Self:
-        # Fail at construction, not on the first call: key, base URL, timeout, retries.
+        # Fail at construction, not on the first call: key, base URL, timeout, retries,
+        # headers, parameter ranges, and fields that model_kwargs/extra_body would override.
         self._config()
+        check_headers(self.default_headers)
+        check_extra_fields(self.model_kwargs, self.extra_body or {}, self.reasoning)
+        check_values(self._settings())
         return self
 
     # ------------------------------------------------------------------ LangChain plumbing
@@ -229,27 +237,38 @@ class ChatRunAPI(BaseChatModel):
 
     # ------------------------------------------------------------------------- requests
 
-    def _request_body(
-        self, messages: Sequence[BaseMessage], stop: list[str] | None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """The wire request: instance settings, then model_kwargs/extra_body, then call kwargs."""
-        for key in _LANGCHAIN_ONLY_KWARGS:
-            kwargs.pop(key, None)
-        body: dict[str, Any] = {"model": self.model_name, "messages": messages_to_wire(messages)}
-        for name in ("temperature", "max_tokens", "top_p", "seed"):
+    def _settings(self) -> dict[str, Any]:
+        """The wire fields this instance sets: its own fields, then model_kwargs/extra_body
+        (which the constructor checked cannot overlap them)."""
+        body: dict[str, Any] = {"model": self.model_name}
+        for name in ("temperature", "max_tokens", "top_p", "seed", "stop"):
             value = getattr(self, name)
             if value is not None:
                 body[name] = value
-        stop = stop if stop is not None else self.stop
-        if stop:
-            body["stop"] = stop
         body.update(self.model_kwargs)
         body.update(self.extra_body or {})
+        return body
+
+    def _request_body(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The wire request: the instance's settings, overridden by the call's kwargs."""
+        for key in _LANGCHAIN_ONLY_KWARGS:
+            kwargs.pop(key, None)
+        check_call_kwargs(kwargs)
+        body = self._settings()
+        if stop is not None:
+            body["stop"] = stop
         reasoning = kwargs.pop("reasoning", self.reasoning)
         body.update(kwargs)
+        if not body.get("stop"):
+            body.pop("stop", None)
+        check_values(body)
         info = get_model_info(body["model"])
+        thinks = info.reasoning or not info.known
+        body["messages"] = messages_to_wire(messages, send_reasoning=thinks)
         if reasoning is not None and "thinking" not in body:
-            if info.reasoning or not info.known:
+            if thinks:
                 body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
             elif reasoning:
                 warnings.warn(

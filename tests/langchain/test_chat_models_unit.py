@@ -328,15 +328,34 @@ def test_reasoning_switch_and_default(server: ScriptedServer) -> None:
     assert server.last["thinking"] == {"type": "disabled"}
 
 
-def test_reasoning_goes_back_on_tool_loop_turns_only() -> None:
-    with_call = AIMessage(
-        content="Let me look.",
-        additional_kwargs={"reasoning_content": "need weather"},
-        tool_calls=[{"name": "w", "args": {}, "id": "c1", "type": "tool_call"}],
+def _tool_turn(call_id: str, reasoning: str) -> AIMessage:
+    return AIMessage(
+        content="",
+        additional_kwargs={"reasoning_content": reasoning},
+        tool_calls=[{"name": "w", "args": {}, "id": call_id, "type": "tool_call"}],
     )
-    assert message_to_wire(with_call)["reasoning_content"] == "need weather"
-    answer = AIMessage(content="Sunny.", additional_kwargs={"reasoning_content": "easy"})
-    assert message_to_wire(answer) == {"role": "assistant", "content": "Sunny."}
+
+
+def test_reasoning_goes_back_on_current_tool_loop_turns_only(server: ScriptedServer) -> None:
+    history = [
+        HumanMessage("Weather in Oslo?"),
+        _tool_turn("c1", "earlier loop"),
+        ToolMessage("cold", tool_call_id="c1"),
+        AIMessage("Cold.", additional_kwargs={"reasoning_content": "final answer"}),
+        HumanMessage("And Rome?"),
+        _tool_turn("c2", "current loop"),
+        ToolMessage("warm", tool_call_id="c2"),
+    ]
+    for _ in range(2):
+        server.json(sample("glm-4.6.nonstream.json"))
+    server.model().invoke(history)
+    sent = [m.get("reasoning_content") for m in server.last["messages"]]
+    # Only the tool-calling turn of the loop in progress: GLM needs it to carry on thinking;
+    # the settled loop and the final answer would only cost input tokens.
+    assert sent == [None, None, None, None, None, "current loop", None]
+
+    server.model(model="gpt-4o-mini").invoke(history)  # a model that does not think
+    assert all("reasoning_content" not in m for m in server.last["messages"])
 
 
 def test_v1_content_blocks_are_sent_as_text() -> None:

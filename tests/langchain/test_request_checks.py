@@ -1,0 +1,104 @@
+"""What ChatRunAPI refuses before sending, and what it never lets out (the key)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.load import dumps
+
+from langchain_runapi import ChatRunAPI, ConfigurationError
+
+from ._mock import ScriptedServer, sample
+
+KEY = "sk-test-SECRET-123"
+
+
+@pytest.fixture
+def server() -> ScriptedServer:
+    return ScriptedServer()
+
+
+def test_model_name_alias() -> None:
+    assert ChatRunAPI(model_name="glm-4.7", api_key="k").model_name == "glm-4.7"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"model_kwargs": {"temperature": 0.9}}, "use ChatRunAPI\\(temperature"),
+        ({"model_kwargs": {"max_completion_tokens": 9}}, "use ChatRunAPI\\(max_tokens"),
+        ({"extra_body": {"model": "glm-4.7"}}, "model cannot be set through extra_body"),
+        ({"extra_body": {"messages": []}}, "messages cannot be set"),
+        ({"model_kwargs": {"stream_options": {"include_usage": False}}}, "cost tracking"),
+        ({"model_kwargs": {"thinking": {"type": "enabled"}}, "reasoning": False}, "keep one"),
+        ({"model_kwargs": {"user": "a"}, "extra_body": {"user": "b"}}, "both model_kwargs"),
+        ({"default_headers": {"authorization": "Bearer other"}}, "api_key"),
+        ({"default_headers": {"Accept": "text/plain"}}, "Accept"),
+        ({"temperature": 5}, "between 0 and 2"),
+        ({"temperature": -0.1}, "between 0 and 2"),
+        ({"top_p": 0}, "above 0"),
+        ({"max_tokens": 0}, "positive integer"),
+        ({"n": 2}, "one answer per call"),  # unknown fields go to model_kwargs
+    ],
+)
+def test_bad_settings_fail_at_construction(kwargs: dict[str, Any], match: str) -> None:
+    expect_warning = pytest.warns(UserWarning) if "n" in kwargs else nullcontext()
+    with expect_warning, pytest.raises(ValueError, match=match) as info:
+        ChatRunAPI(api_key=KEY, **kwargs)
+    assert KEY not in str(info.value)  # pydantic would quote the raw input, key included
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n": 3}, "one answer per call"),
+        ({"temperature": 3.0}, "between 0 and 2"),
+        ({"max_tokens": 0}, "positive integer"),
+        ({"stream_options": {}}, "cannot be passed per call"),
+    ],
+)
+def test_bad_call_kwargs_fail_before_sending(
+    server: ScriptedServer, kwargs: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        server.model().invoke("hi", **kwargs)
+    assert server.requests == []
+
+
+def test_extra_fields_and_headers_reach_the_wire() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=sample("glm-4.6.nonstream.json"))
+
+    llm = ChatRunAPI(
+        api_key=KEY,
+        temperature=0.2,
+        model_kwargs={"user": "u1"},
+        extra_body={"thinking": {"type": "enabled", "clear_thinking": False}},
+        default_headers={"X-Team": "data"},
+        http_client=httpx.Client(transport=httpx.MockTransport(handle)),
+    )
+    llm.invoke("hi", temperature=0.5)  # a per-call value overrides the field
+    body = httpx.Response(200, content=seen[0].content).json()
+    assert body["user"] == "u1"
+    assert body["thinking"] == {"type": "enabled", "clear_thinking": False}
+    assert body["temperature"] == 0.5
+    assert seen[0].headers["x-team"] == "data"
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_key_is_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    llm = ChatRunAPI(api_key=KEY)
+    assert KEY not in repr(llm) + str(llm) + dumps(llm) + repr(llm.client)
+    with caplog.at_level(logging.DEBUG):
+        try:
+            ChatRunAPI(api_key=KEY, base_url="ftp://nowhere")
+        except ValueError as err:
+            logging.getLogger("probe").exception("failed: %s", err)
+    assert KEY not in caplog.text
