@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any, Literal
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
@@ -21,6 +22,7 @@ from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
+from langchain_core.outputs import Generation
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -52,13 +54,55 @@ def json_schema_response_format(schema: Any, strict: bool | None) -> dict[str, A
 
 def output_parser(schema: Any, method: StructuredMethod) -> OutputParserLike[Any]:
     if method == "function_calling":
-        if is_pydantic_class(schema):
-            return PydanticToolsParser(tools=[schema], first_tool_only=True)
         name = convert_to_openai_tool(schema)["function"]["name"]
-        return JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        if is_pydantic_class(schema):
+            return _SchemaToolParser(tools=[schema], first_tool_only=True, tool_name=name)
+        return _SchemaToolKeyParser(key_name=name, first_tool_only=True)
     if is_pydantic_class(schema):
         return PydanticOutputParser(pydantic_object=schema)
     return JsonOutputParser()
+
+
+def require_tool_call(result: list[Generation], name: str) -> None:
+    """Raise ``OutputParserException`` unless the answer holds a valid call of tool ``name``.
+
+    LangChain's tool parsers return None for an answer without the call, and skip a call whose
+    arguments are not JSON (it sits in ``invalid_tool_calls``). Where the call can be forced
+    that hardly happens; on GLM, which accepts ``tool_choice="auto"`` only, it does, and None
+    would pass for a result: raising puts the reason in ``parsing_error`` (with
+    ``include_raw=True``) or in the exception.
+    """
+    message = getattr(result[0], "message", None)
+    if not isinstance(message, AIMessage) or any(c["name"] == name for c in message.tool_calls):
+        return
+    for bad in message.invalid_tool_calls:
+        if bad.get("name") == name:
+            raise OutputParserException(
+                f"The model called {name} with arguments that do not parse: {bad.get('error')}",
+                llm_output=bad.get("args") or "",
+            )
+    raise OutputParserException(
+        f"The model answered without calling {name}, so there is nothing to parse. On models "
+        "that cannot be forced to call a tool (GLM), ask for it in the prompt or use "
+        "method='json_mode'.",
+        llm_output=message.text,
+    )
+
+
+class _SchemaToolParser(PydanticToolsParser):
+    tool_name: str
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        if not partial:  # a stream's partial parses may lack the call so far
+            require_tool_call(result, self.tool_name)
+        return super().parse_result(result, partial=partial)
+
+
+class _SchemaToolKeyParser(JsonOutputKeyToolsParser):
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        if not partial:
+            require_tool_call(result, self.key_name)
+        return super().parse_result(result, partial=partial)
 
 
 def with_raw(
@@ -86,8 +130,9 @@ def adapt_response_format(body: dict[str, Any], info: ModelInfo) -> None:
     schema = spec.get("schema") or {}
     warnings.warn(
         f"{body.get('model')} does not accept response_format json_schema; sending "
-        "json_object with the schema in a system message instead (the server does not "
-        "enforce it, the parser checks it).",
+        "json_object with the schema in a system message instead. The server does not "
+        "enforce the schema: a pydantic schema is validated when parsed, a dict or "
+        "TypedDict schema is not.",
         UserWarning,
         stacklevel=4,
     )

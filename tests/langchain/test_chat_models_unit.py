@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 import pytest
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from pydantic import BaseModel
 
@@ -484,6 +485,48 @@ def test_structured_output_include_raw_keeps_a_prose_answer(server: ScriptedServ
     assert isinstance(out, dict)
     assert out["parsed"] is None
     assert out["raw"].content == "It is cold."
+    # GLM cannot be forced to call the schema's tool: no call is a parse failure, not a None
+    # that passes for a result.
+    assert isinstance(out["parsing_error"], OutputParserException)
+    assert "without calling Weather" in str(out["parsing_error"])
+
+    server.json(_text_answer("It is cold."))
+    with pytest.raises(OutputParserException, match="without calling Weather"):
+        server.model().with_structured_output(Weather).invoke("Oslo")
+
+
+WEATHER_DICT = {
+    "title": "Weather",
+    "description": "Weather report.",
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "temperature": {"type": "integer"}},
+    "required": ["city", "temperature"],
+}
+
+
+@pytest.mark.parametrize("schema", [Weather, WEATHER_DICT], ids=["pydantic", "dict"])
+@pytest.mark.parametrize(
+    ("method", "answer"),
+    [
+        ("function_calling", _tool_call_answer("Weather", '{"city": ')),  # malformed arguments
+        ("function_calling", _tool_call_answer("Other", "{}")),  # the wrong tool
+        ("json_mode", _text_answer("Rome is warm")),
+        ("json_schema", _text_answer("Rome is warm")),
+    ],
+)
+def test_structured_output_parse_failure_keeps_raw(
+    server: ScriptedServer, schema: Any, method: str, answer: dict[str, Any]
+) -> None:
+    server.json(answer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # json_schema on GLM is adapted, with a warning
+        out = server.model().with_structured_output(
+            schema, method=method, include_raw=True  # type: ignore[arg-type]
+        ).invoke("Rome?")
+    assert isinstance(out["raw"], AIMessage)
+    assert out["raw"].response_metadata["cost"] > 0
+    assert out["parsed"] is None
+    assert isinstance(out["parsing_error"], OutputParserException)
 
 
 def test_structured_output_json_mode(server: ScriptedServer) -> None:
