@@ -2,13 +2,13 @@
 
 The core (``runapi_client``) does the HTTP, retries, SSE, stream accumulation, usage and cost;
 this class only converts LlamaIndex messages to a request dict and the results back
-(``_messages``, ``_tools``). Streams yield the cumulative message on every chunk, reasoning-only
-chunks included, with tool calls accumulated by index over every delta.
+(``_messages``, ``_tools``, ``_streams``). Streams yield the cumulative message on every chunk,
+reasoning-only chunks included, with usage and cost on the last response only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,10 +20,8 @@ from llama_index.core.base.llms.types import (
     CompletionResponse,
     CompletionResponseAsyncGen,
     CompletionResponseGen,
-    ContentBlock,
     LLMMetadata,
     MessageRole,
-    TextBlock,
     ThinkingBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_validator
@@ -34,17 +32,17 @@ from llama_index.core.llms.llm import ToolSelection
 from runapi_client import (
     AsyncRunAPIClient,
     ChatResult,
-    Cost,
     ModelInfo,
     Price,
     RunAPIClient,
-    StreamAccumulator,
+    RunAPIError,
     get_model_info,
     token_counts,
 )
 from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
 
-from ._messages import from_wire_message, response_kwargs, to_wire_messages, tool_call_blocks
+from ._messages import from_wire_message, response_kwargs, to_wire_messages
+from ._streams import StreamView
 from ._tools import force_single_tool_call, tool_request, tool_selections, with_instruction
 
 if TYPE_CHECKING:
@@ -251,10 +249,19 @@ class RunAPILLM(FunctionCallingLLM):
         stream = client.stream_chat_completion(body)
 
         def gen() -> ChatResponseGen:
-            view = _StreamView(stream.accumulator, client.cost_of, body["model"])
+            view = StreamView(stream.accumulator, client.cost_of, body["model"])
+            error: RunAPIError | None = None
             with stream:
-                for chunk in stream:
-                    yield view.response(chunk, stream.request_id)
+                try:
+                    for chunk in stream:
+                        if (response := view.feed(chunk, stream.request_id)) is not None:
+                            yield response
+                except RunAPIError as exc:  # a stream cut short: yield what is held, then raise
+                    error = exc
+                if (last := view.finish()) is not None:
+                    yield last
+            if error is not None:
+                raise error
 
         return gen()
 
@@ -272,10 +279,19 @@ class RunAPILLM(FunctionCallingLLM):
         stream = client.stream_chat_completion(body)
 
         async def gen() -> ChatResponseAsyncGen:
-            view = _StreamView(stream.accumulator, client.cost_of, body["model"])
+            view = StreamView(stream.accumulator, client.cost_of, body["model"])
+            error: RunAPIError | None = None
             async with stream:
-                async for chunk in stream:
-                    yield view.response(chunk, stream.request_id)
+                try:
+                    async for chunk in stream:
+                        if (response := view.feed(chunk, stream.request_id)) is not None:
+                            yield response
+                except RunAPIError as exc:
+                    error = exc
+                if (last := view.finish()) is not None:
+                    yield last
+            if error is not None:
+                raise error
 
         return gen()
 
@@ -370,71 +386,6 @@ class RunAPILLM(FunctionCallingLLM):
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-
-class _StreamView:
-    """Turns each chunk of one stream into the cumulative ``ChatResponse`` LlamaIndex expects.
-
-    Every chunk yields a response, whether it carries text, reasoning, tool-call deltas or
-    only usage; tool calls come from the core's accumulator (by index, ids and names set once).
-    """
-
-    __slots__ = ("_acc", "_calls", "_cost_of", "_model", "_reasoning", "_text", "_tool_blocks")
-
-    def __init__(
-        self,
-        accumulator: StreamAccumulator,
-        cost_of: Callable[[str, Mapping[str, Any] | None], Cost | None],
-        model: str,
-    ) -> None:
-        self._acc = accumulator
-        self._cost_of = cost_of
-        self._model = model
-        self._text = ""
-        self._reasoning = ""
-        self._calls: list[dict[str, Any]] = []
-        self._tool_blocks: list[ContentBlock] = []
-
-    def response(self, chunk: Mapping[str, Any], request_id: str | None) -> ChatResponse:
-        choices = chunk.get("choices") or ()
-        choice: Mapping[str, Any] = next((c for c in choices if c.get("index", 0) == 0), {})
-        delta = choice.get("delta") or {}
-        text_delta = delta.get("content") or ""
-        reasoning_delta = delta.get("reasoning_content") or ""
-        self._text += text_delta
-        self._reasoning += reasoning_delta
-        if delta.get("tool_calls"):
-            self._calls = [dict(c) for c in self._acc.tool_calls()]
-            for call in self._calls:
-                call.pop("index", None)
-            self._tool_blocks = list(tool_call_blocks(self._calls))
-
-        usage = chunk.get("usage")
-        extra: dict[str, Any] = {}
-        reasoning_tokens: int | None = None
-        if usage:
-            model = self._acc.model or self._model
-            extra = response_kwargs(usage, self._cost_of(model, usage), request_id)
-            reasoning_tokens = extra.get("reasoning_tokens") or None
-        if reasoning_delta:
-            extra["thinking_delta"] = reasoning_delta
-        if choice.get("finish_reason"):
-            extra["finish_reason"] = choice["finish_reason"]
-
-        blocks: list[ContentBlock] = []
-        if self._reasoning:
-            blocks.append(ThinkingBlock(content=self._reasoning, num_tokens=reasoning_tokens))
-        blocks.append(TextBlock(text=self._text))
-        blocks.extend(self._tool_blocks)
-        message_kwargs: dict[str, Any] = {"tool_calls": list(self._calls)} if self._calls else {}
-        return ChatResponse(
-            message=ChatMessage(
-                role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs
-            ),
-            delta=text_delta,
-            raw=dict(chunk),
-            additional_kwargs=extra,
-        )
 
 
 def _completion(response: ChatResponse) -> CompletionResponse:
