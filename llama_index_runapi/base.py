@@ -52,6 +52,15 @@ __all__ = ["DEFAULT_MODEL", "RunAPILLM"]
 
 DEFAULT_MODEL = "glm-4.6"
 
+OUTPUT_RESERVE = 16_384
+"""``metadata.num_output`` when ``max_tokens`` is unset (capped at the model's output limit).
+
+LlamaIndex's prompt helper keeps ``num_output`` tokens of the context window free for the
+answer. GLM-4.6 may write up to 131,072 tokens, but reserving all of them would leave query
+engines only 73K of its 204,800-token window (32K of glm-4.5's) for retrieved text; 16K holds
+GLM's reasoning and a long answer. Set ``max_tokens`` to reserve (and cap) exactly that much.
+"""
+
 
 class RunAPILLM(FunctionCallingLLM):
     """A RunAPI chat model for LlamaIndex.
@@ -176,7 +185,7 @@ class RunAPILLM(FunctionCallingLLM):
         info = self.model_info
         return LLMMetadata(
             context_window=self.context_window or info.context_window,
-            num_output=self.max_tokens or info.max_output_tokens,
+            num_output=self.max_tokens or min(info.max_output_tokens, OUTPUT_RESERVE),
             is_chat_model=True,
             is_function_calling_model=info.supports_tools,
             model_name=self.model,

@@ -7,6 +7,7 @@ import logging
 
 import httpx
 import pytest
+from llama_index.core import PromptHelper
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ImageBlock,
@@ -276,7 +277,10 @@ def test_no_thinking_field_for_a_model_that_does_not_reason() -> None:
 def test_metadata_from_the_catalog() -> None:
     meta = RunAPILLM(api_key="k").metadata
     assert meta.context_window == 204_800  # not LlamaIndex's 3900 default
-    assert meta.num_output == 131_072
+    # Not the model's 131,072-token output limit: a query engine would keep that much of the
+    # window free for the answer and pack retrieved text into the remaining 73K.
+    assert meta.num_output == 16_384
+    assert PromptHelper.from_llm_metadata(meta).context_window - meta.num_output == 188_416
     assert meta.is_chat_model is True
     assert meta.is_function_calling_model is True
     assert meta.model_name == "glm-4.6"
@@ -284,6 +288,7 @@ def test_metadata_from_the_catalog() -> None:
     assert RunAPILLM(api_key="k", context_window=8000).metadata.context_window == 8000
     unknown = RunAPILLM(api_key="k", model="some-new-model").metadata
     assert unknown.context_window == runapi_client.DEFAULT_MODEL_INFO.context_window
+    assert unknown.num_output == runapi_client.DEFAULT_MODEL_INFO.max_output_tokens  # 4,096
     assert RunAPILLM.class_name() == "RunAPILLM"
 
 
