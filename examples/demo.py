@@ -242,8 +242,9 @@ def main() -> int:
         context = contextlib.nullcontext()
     else:
         print(
-            "Offline: no RUNAPI_API_KEY, so replaying recorded responses from "
-            "cassettes/demo/demo.yaml (set the key to call RunAPI live)."
+            "Offline: no RUNAPI_API_KEY, so replaying recorded responses (cassettes/demo/demo.yaml,"
+            " recorded from the local GLM emulator: real wire format, scripted answers)."
+            " Set RUNAPI_API_KEY to call RunAPI live."
         )
         os.environ["RUNAPI_API_KEY"] = "offline-replay-no-key"
         os.environ.pop("RUNAPI_BASE_URL", None)
