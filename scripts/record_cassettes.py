@@ -75,7 +75,9 @@ def record_live(paths: list[str], extra: list[str]) -> int:
         return 2
     env = dict(os.environ)
     env.pop("RUNAPI_BASE_URL", None)  # cassettes must hold the default base URL
-    return run_pytest(paths, extra, env)
+    # pyproject's addopts lets tests reach only this machine; recording must reach RunAPI.
+    allow = "--allow-hosts=127.0.0.1,::1,localhost,runapi.ai"
+    return run_pytest(paths, [allow, *extra], env)
 
 
 def main(argv: list[str] | None = None) -> int:
