@@ -192,8 +192,8 @@ class _Base:
             model = request_model
         usage = completion.get("usage")
         cost = self.cost_of(model, usage) if usage else None
-        if usage:
-            record_usage(model, usage, cost)
+        # A finished call counts even without usage (a successful request; its cost unknown).
+        record_usage(model, usage, cost)
         return ChatResult(completion=completion, cost=cost, request_id=request_id)
 
     def _prepare_embeddings(self, body: Mapping[str, Any]) -> bytes:
