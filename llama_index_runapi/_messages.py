@@ -14,6 +14,7 @@ usage and cost go into the response's ``additional_kwargs``.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,12 +33,15 @@ from runapi_client import Cost, token_counts
 
 __all__ = [
     "from_wire_message",
+    "has_images",
     "response_kwargs",
     "to_wire_message",
     "to_wire_messages",
     "tool_call_blocks",
     "wire_tool_call",
 ]
+
+logger = logging.getLogger("llama_index_runapi")
 
 _ROLE_TO_WIRE = {
     MessageRole.SYSTEM: "system",
@@ -87,6 +91,13 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     if has_media and role == "user":
         wire["content"] = parts
     else:
+        if has_media:
+            # Chat Completions takes images in user messages only (a tool's image included).
+            logger.warning(
+                "An image in a %s message was left out: only user messages carry "
+                "images. Send it in a user message.",
+                role,
+            )
         # ChatMessage.content joins text blocks with a newline; send the same text.
         wire["content"] = "\n".join(texts)
 
@@ -106,6 +117,14 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         if name:
             wire["name"] = str(name)
     return wire
+
+
+def has_images(wire_messages: Sequence[Mapping[str, Any]]) -> bool:
+    return any(
+        isinstance(m.get("content"), list)
+        and any(part.get("type") == "image_url" for part in m["content"])
+        for m in wire_messages
+    )
 
 
 def _image_part(block: ImageBlock) -> dict[str, Any]:
@@ -235,4 +254,3 @@ def response_kwargs(
     if request_id:
         out["request_id"] = request_id
     return out
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 
@@ -457,6 +458,45 @@ def test_image_bytes_become_a_data_url() -> None:
     part = server.body["messages"][0]["content"][0]
     assert part["type"] == "image_url"
     assert part["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+def test_base64_image_data_is_not_encoded_twice() -> None:
+    llm, server = make_llm(json_response(sample("glm-4.6.nonstream.json")), model="glm-4.6v")
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 16
+    llm.chat([ChatMessage(role="user", blocks=[ImageBlock(image=base64.b64encode(png))])])
+    url = server.body["messages"][0]["content"][0]["image_url"]["url"]
+    assert base64.b64decode(url.removeprefix("data:image/png;base64,")) == png
+
+
+def test_an_image_for_a_text_only_model_is_refused_before_sending() -> None:
+    llm, server = make_llm(json_response(sample("glm-4.6.nonstream.json")))  # glm-4.6: text
+    picture = [ChatMessage(role="user", blocks=[
+        TextBlock(text="What is this?"), ImageBlock(url="https://example.com/cat.png")])]
+    with pytest.raises(llama_index_runapi.ConfigurationError, match="reads text only"):
+        llm.chat(picture)
+    with pytest.raises(llama_index_runapi.ConfigurationError):
+        llm.stream_chat(picture)  # at the call, not at the first chunk
+    assert server.requests == []
+    # A model the catalog does not know gets the image: it may well read it.
+    unknown, server = make_llm(json_response(sample("glm-4.6.nonstream.json")), model="glm-9v")
+    unknown.chat(picture)
+    assert server.body["messages"][0]["content"][1]["type"] == "image_url"
+
+
+def test_an_image_outside_a_user_message_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    llm, server = make_llm(json_response(sample("glm-4.6.nonstream.json")), model="glm-4.6v")
+    tool_result = ChatMessage(
+        role="tool",
+        blocks=[TextBlock(text="a chart"), ImageBlock(url="https://example.com/chart.png")],
+        additional_kwargs={"tool_call_id": "call_1"},
+    )
+    with caplog.at_level(logging.WARNING, logger="llama_index_runapi"):
+        llm.chat([*USER, tool_result])
+    assert server.body["messages"][1] == {
+        "role": "tool", "content": "a chart", "tool_call_id": "call_1"}
+    assert "image in a tool message was left out" in caplog.text
 
 
 def test_a_response_round_trips_into_the_next_request() -> None:
