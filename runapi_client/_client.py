@@ -170,6 +170,15 @@ class _Base:
             method, parts[0], content=content, headers=parts[1], extensions=self._timeout_extension
         )
 
+    def _error_of(self, response: httpx.Response, body: bytes) -> RunAPIError:
+        """The typed error for a failed response, with the key blanked out of its body: some
+        servers echo the bad key back ("Incorrect API key provided: sk-..."), and the body
+        ends up in the message, in logs and in tracebacks."""
+        key = self.config.api_key.get_secret_value().encode()
+        if key and key in body:
+            body = body.replace(key, b"**********")
+        return error_from_response(response.status_code, response.headers, body)
+
     def cost_of(self, model: str, usage: Usage | Mapping[str, Any] | None) -> Cost | None:
         return cost_of(model, usage, overrides=self.prices)
 
@@ -390,7 +399,7 @@ class RunAPIClient(_Base):
                     body = b""
                 finally:
                     response.close()
-                err = error_from_response(response.status_code, response.headers, body)
+                err = self._error_of(response, body)
                 response_headers = response.headers
                 cause = err
             delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)
@@ -598,7 +607,7 @@ class AsyncRunAPIClient(_Base):
                     body = b""
                 finally:
                     await response.aclose()
-                err = error_from_response(response.status_code, response.headers, body)
+                err = self._error_of(response, body)
                 response_headers = response.headers
                 cause = err
             delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)

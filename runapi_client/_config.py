@@ -64,6 +64,22 @@ def check_timeout(timeout: float | None) -> float | None:
     return None if timeout is None else float(timeout)
 
 
+RESERVED_HEADERS = frozenset({"authorization", "content-type", "accept"})
+
+
+def check_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """Extra headers may not replace the ones the client needs: a stray ``Authorization`` would
+    silently swap the key, a ``Content-Type`` or ``Accept`` would break requests or streams."""
+    items = dict(headers or {})
+    clash = sorted(name for name in items if name.lower() in RESERVED_HEADERS)
+    if clash:
+        raise ConfigurationError(
+            f"default_headers may not set {', '.join(clash)}: the client sets them itself "
+            f"(pass the key as api_key=... or {API_KEY_ENV})."
+        )
+    return tuple(sorted(items.items()))
+
+
 def check_max_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
@@ -95,7 +111,7 @@ class ClientConfig:
             base_url=resolve_base_url(base_url),
             timeout=check_timeout(timeout),
             max_retries=check_max_retries(max_retries),
-            default_headers=tuple(sorted((default_headers or {}).items())),
+            default_headers=check_headers(default_headers),
         )
 
     @property

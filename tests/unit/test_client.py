@@ -368,3 +368,15 @@ def test_bad_request_body_included() -> None:
     with pytest.raises(BadRequestError) as info:
         sync_client(handler).chat_completion(BODY)
     assert info.value.code == "unsupported_model_capability"
+
+
+def test_key_echoed_by_the_server_is_blanked() -> None:
+    key = "sk-echoed-secret-123456789"
+    handler, _ = sequence(
+        httpx.Response(401, json={"error": {"message": f"Incorrect API key provided: {key}"}})
+    )
+    with pytest.raises(AuthenticationError) as info:
+        RunAPIClient(api_key=key, transport=httpx.MockTransport(handler)).chat_completion(BODY)
+    assert key not in str(info.value)
+    assert key not in repr(info.value.body)
+    assert "Incorrect API key provided: **********" in str(info.value)

@@ -78,3 +78,14 @@ def test_equal_configs_share_a_pool() -> None:
     assert c.http is not a.http
     a.close()
     assert b.http is not None and not b.http.is_closed  # a fresh pool after close
+
+
+@pytest.mark.parametrize("name", ["Authorization", "content-type", "ACCEPT"])
+def test_headers_the_client_sets_cannot_be_replaced(name: str) -> None:
+    with pytest.raises(ConfigurationError, match="default_headers may not set"):
+        ClientConfig.resolve(api_key="k", default_headers={name: "x"})
+
+
+def test_other_headers_pass() -> None:
+    config = ClientConfig.resolve(api_key="k", default_headers={"X-Team": "data"})
+    assert config.default_headers == (("X-Team", "data"),)
