@@ -180,7 +180,7 @@ def parse_arguments(arguments: str) -> dict[str, Any] | str:
         return {}
     try:
         value = json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):  # a deeply nested body exhausts the recursion limit
         return arguments
     return value if isinstance(value, dict) else arguments
 

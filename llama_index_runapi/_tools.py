@@ -8,7 +8,6 @@ so a forcing choice the model would reject is never sent. It is honoured another
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
 from runapi_client import ModelInfo
+
+from ._messages import parse_arguments
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -118,16 +119,16 @@ def _arguments(value: Any) -> dict[str, Any]:
     """Tool arguments as a dict, tolerating the partial JSON of a stream in progress."""
     if isinstance(value, dict):
         return value
-    if not value:
+    if not isinstance(value, str):
         return {}
+    parsed = parse_arguments(value)
+    if isinstance(parsed, dict):
+        return parsed
     try:
-        parsed = json.loads(value)
-    except (TypeError, ValueError):
-        try:
-            parsed = parse_partial_json(value)
-        except (TypeError, ValueError):
-            return {}
-    return parsed if isinstance(parsed, dict) else {}
+        partial = parse_partial_json(value)
+    except (ValueError, RecursionError):
+        return {}
+    return partial if isinstance(partial, dict) else {}
 
 
 def tool_selections(

@@ -238,12 +238,46 @@ def test_get_tool_calls_error_only_when_asked() -> None:
     assert llm.get_tool_calls_from_response(partial)[0].tool_kwargs == {"a": 1}
 
 
+def test_get_tool_calls_mid_stream_before_any_call() -> None:
+    llm, _ = make_llm(sse_response(PARALLEL_SSE))
+    first = next(iter(llm.stream_chat_with_tools([ADD], user_msg="sums")))  # reasoning only
+    assert llm.get_tool_calls_from_response(first, error_on_no_tool_call=False) == []
+    with pytest.raises(ValueError):
+        llm.get_tool_calls_from_response(first, error_on_no_tool_call=True)
+
+
+def test_arguments_too_deeply_nested_to_parse_are_survived() -> None:
+    # json.loads raises RecursionError, not ValueError, on a deeply nested body.
+    nested = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    reply = tool_call_completion("add", {})
+    reply["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = nested
+    llm, _ = make_llm(json_response(reply))
+    response = llm.chat([ChatMessage(role="user", content="x")])
+    (call,) = llm.get_tool_calls_from_response(response)
+    assert (call.tool_name, call.tool_kwargs) == ("add", {})
+
+
 def test_predict_and_call() -> None:
     llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")), model="glm-4.7")
     result = llm.predict_and_call([WEATHER], user_msg="Weather in Paris?")
     assert result.response == "Sunny in Paris"
     assert result.sources[0].tool_name == "get_weather"
     assert len(server.requests) == 1
+
+
+def test_predict_and_call_with_a_failing_tool() -> None:
+    def broken_weather(city: str) -> str:
+        """Current weather in a city."""
+        raise RuntimeError("weather service down")
+
+    tool = FunctionTool.from_defaults(fn=broken_weather, name="get_weather")
+    llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")), model="glm-4.7")
+    result = llm.predict_and_call([tool], user_msg="Weather in Paris?")
+    assert "weather service down" in result.response  # reported, not raised
+    assert result.sources[0].is_error
+    with pytest.raises(ValueError, match="weather service down"):
+        llm.predict_and_call([tool], user_msg="Weather in Paris?", error_on_tool_error=True)
+    assert len(server.requests) == 2  # one per call: a tool error is not retried
 
 
 async def test_apredict_and_call() -> None:
@@ -320,3 +354,26 @@ def test_as_structured_llm() -> None:
     structured = llm.as_structured_llm(Song)
     response = structured.chat([ChatMessage(role="user", content="A song about snow")])
     assert response.raw == Song(title="Snow", length_seconds=60)
+
+
+SONG_SSE = sse_of(
+    chunk({"role": "assistant", "reasoning_content": "A song."}),
+    chunk({"tool_calls": [call_delta(0, "call_s", "Song", '{"title": "Rain", ')]}),
+    chunk({"tool_calls": [call_delta(0, None, None, '"length_seconds": 60}')]}, "tool_calls"),
+)
+
+
+def test_as_structured_llm_streams_partial_objects() -> None:
+    llm, _ = make_llm(sse_response(SONG_SSE))
+    structured = llm.as_structured_llm(Song)
+    responses = list(structured.stream_chat([ChatMessage(role="user", content="A song")]))
+    assert responses[-1].raw == Song(title="Rain", length_seconds=60)
+    assert any(getattr(r.raw, "title", None) == "Rain" for r in responses[:-1])
+
+
+async def test_as_structured_llm_astream() -> None:
+    llm, _ = make_llm(sse_response(SONG_SSE))
+    structured = llm.as_structured_llm(Song)
+    gen = await structured.astream_chat([ChatMessage(role="user", content="A song")])
+    responses = [r async for r in gen]
+    assert responses[-1].raw == Song(title="Rain", length_seconds=60)
