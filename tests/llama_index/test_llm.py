@@ -385,6 +385,24 @@ def test_key_never_in_repr_to_dict_to_json_or_logs(caplog: pytest.LogCaptureFixt
     assert again.model == llm.model
 
 
+def test_from_dict_round_trip_takes_the_key_from_the_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNAPI_API_KEY", "env-key")
+    llm = RunAPILLM(api_key="sk-test-secret-123", model="glm-4.7", max_tokens=99,
+                    price={"input": 1.0, "output": 2.0})
+    again = RunAPILLM.from_dict(llm.to_dict())
+    assert (again.model, again.max_tokens, again.price) == ("glm-4.7", 99, llm.price)
+    assert again._config().api_key.get_secret_value() == "env-key"
+
+
+def test_key_echoed_by_the_server_is_not_in_the_error() -> None:
+    secret = "sk-test-secret-123"
+    echo = {"error": {"message": f"Invalid API key: {secret}", "code": "invalid_key"}}
+    llm, _ = make_llm(json_response(echo, 401), api_key=secret)
+    with pytest.raises(llama_index_runapi.AuthenticationError) as caught:
+        llm.chat(USER)
+    assert secret not in str(caught.value) and secret not in repr(caught.value.body)
+
+
 # ------------------------------------------------------------------------ messages on the wire
 
 
