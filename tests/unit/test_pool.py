@@ -1,0 +1,125 @@
+"""The shared pools' fast paths: sharded async transport and the direct send (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from runapi_client import AsyncRunAPIClient, RunAPIClient, _pool
+
+
+def _ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True})
+
+
+class _Body(httpx.AsyncByteStream):
+    """A body that stays open until read or closed, like one from the network."""
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield b"data"
+
+
+def _sharded(shards: int = 4) -> tuple[_pool._ShardedAsyncTransport, list[list[str]]]:
+    """A sharded transport whose shards are mock transports recording what they were sent."""
+    transport = _pool._ShardedAsyncTransport(httpx.Limits(max_connections=40), shards=shards)
+    seen: list[list[str]] = [[] for _ in range(shards)]
+
+    def recorder(n: int) -> httpx.MockTransport:
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen[n].append(str(request.url))
+            return httpx.Response(200, stream=_Body())
+
+        return httpx.MockTransport(handler)
+
+    transport._shards = [recorder(n) for n in range(shards)]  # type: ignore[misc]
+    return transport, seen
+
+
+async def test_one_call_at_a_time_stays_on_the_first_shard() -> None:
+    transport, seen = _sharded()
+    async with httpx.AsyncClient(transport=transport) as client:
+        for _ in range(5):
+            (await client.get("http://x/a")).raise_for_status()
+    assert [len(s) for s in seen] == [5, 0, 0, 0]
+    assert transport._busy == [0, 0, 0, 0]
+
+
+async def test_a_response_read_in_full_already_is_not_counted_busy() -> None:
+    transport, _ = _sharded(2)
+    transport._shards = [httpx.MockTransport(_ok)] * 2  # type: ignore[misc]
+    async with httpx.AsyncClient(transport=transport) as client:
+        assert (await client.get("http://x/")).json() == {"ok": True}
+    assert transport._busy == [0, 0]
+
+
+async def test_open_responses_spread_over_shards_and_release_on_close() -> None:
+    transport, seen = _sharded()
+    async with httpx.AsyncClient(transport=transport) as client:
+        requests = [client.build_request("GET", "http://x/s") for _ in range(8)]
+        responses = [await client.send(r, stream=True) for r in requests]
+        assert [len(s) for s in seen] == [2, 2, 2, 2]
+        assert transport._busy == [2, 2, 2, 2]
+        for response in responses:
+            await response.aread()
+            await response.aclose()
+        assert transport._busy == [0, 0, 0, 0]
+
+
+async def test_a_failed_send_does_not_leave_its_shard_busy() -> None:
+    transport, _ = _sharded(2)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    transport._shards = [httpx.MockTransport(refuse)] * 2  # type: ignore[misc]
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("http://x/")
+    assert transport._busy == [0, 0]
+
+
+def test_direct_request_is_what_build_request_would_send() -> None:
+    key = ("http://127.0.0.1:9/v1", 12.0)
+    client = RunAPIClient(api_key="k", base_url=key[0], timeout=key[1])
+    http = client.http
+    try:
+        assert _pool.direct_transport(http) is not None
+        for stream in (False, True):
+            direct = client._direct_request(http, "POST", "/chat/completions", b"{}", stream)
+            headers = client._stream_headers if stream else client._headers
+            built = http.build_request(
+                "POST", client._url("/chat/completions"), content=b"{}", headers=headers
+            )
+            assert direct.method == built.method
+            assert direct.url == built.url
+            assert list(direct.headers.multi_items()) == list(built.headers.multi_items())
+            assert direct.extensions["timeout"] == built.extensions["timeout"]
+            assert direct.content == built.content
+    finally:
+        client.close()
+
+
+def test_no_direct_path_for_a_callers_client_or_behind_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    own = httpx.Client(transport=httpx.MockTransport(_ok))
+    assert _pool.direct_transport(own) is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    key = ("http://127.0.0.1:9/proxied", 7.0)
+    try:
+        assert _pool.direct_transport(_pool.sync_http_client(key)) is None
+    finally:
+        _pool.close_sync_http_client(key)
+
+
+def test_async_pool_has_a_direct_sharded_transport() -> None:
+    async def check() -> None:
+        client = AsyncRunAPIClient(api_key="k", base_url="http://127.0.0.1:9/v1")
+        direct = _pool.direct_transport(client.http)
+        assert isinstance(direct, _pool._ShardedAsyncTransport)
+        await client.aclose()
+
+    asyncio.run(check())
