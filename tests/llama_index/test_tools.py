@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ToolCallBlock
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
+from llama_index_runapi import ServerError
 from tests.llama_index.helpers import json_response, make_llm, sample, sse_of, sse_response
 
 
@@ -278,6 +280,21 @@ def test_predict_and_call_with_a_failing_tool() -> None:
     with pytest.raises(ValueError, match="weather service down"):
         llm.predict_and_call([tool], user_msg="Weather in Paris?", error_on_tool_error=True)
     assert len(server.requests) == 2  # one per call: a tool error is not retried
+
+
+async def test_no_second_retry_layer_in_llama_index_paths() -> None:
+    # max_retries=2: three requests at most, whichever LlamaIndex path makes the call.
+    busy = json_response(b'{"error": "No active channel available"}', 503, **{"retry-after": "0"})
+    paths = {
+        "predict_and_call": lambda llm: llm.apredict_and_call([WEATHER], user_msg="Paris?"),
+        "structured_predict": lambda llm: llm.astructured_predict(Song, PROMPT, topic="x"),
+        "FunctionAgent": lambda llm: FunctionAgent(tools=[WEATHER], llm=llm).run("Paris?"),
+    }
+    for name, call in paths.items():
+        llm, server = make_llm(busy, max_retries=2)
+        with pytest.raises(ServerError):
+            await call(llm)
+        assert len(server.requests) == 3, name
 
 
 async def test_apredict_and_call() -> None:
