@@ -17,6 +17,8 @@ from runapi_client import (
     RateLimitError,
     RunAPIError,
     ServerError,
+    StreamInterruptedError,
+    StreamTimeoutError,
 )
 
 from .callbacks import RunAPIUsage, get_runapi_callback
@@ -42,5 +44,7 @@ __all__ = [
     "RunAPIError",
     "RunAPIUsage",
     "ServerError",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
     "get_runapi_callback",
 ]

@@ -22,16 +22,22 @@ RunAPIUsage = UsageTracker
 
 
 @contextmanager
-def get_runapi_callback(max_cost: float | None = None) -> Iterator[RunAPIUsage]:
+def get_runapi_callback(
+    max_cost: float | None = None, *, all_threads: bool = False
+) -> Iterator[RunAPIUsage]:
     """Total every RunAPI call made inside the ``with`` block, like ``get_openai_callback``.
 
     ``max_cost`` (USD): once the calls inside have cost this much, the next call raises
     :class:`BudgetExceededError` before anything is sent. A call already in flight finishes
     (its cost is known only afterwards), so the total can end a little above the budget.
 
+    Calls count from this context: its asyncio tasks and the threads LangChain starts
+    (``batch``). ``all_threads=True`` also counts plain ``threading.Thread``s, and anything
+    else calling RunAPI in the process while the block is open.
+
     >>> with get_runapi_callback() as cb:  # doctest: +SKIP
     ...     llm.invoke("Hello")
     ...     print(cb.total_tokens, cb.total_cost)
     """
-    with track_usage(max_cost=max_cost) as tracker:
+    with track_usage(max_cost=max_cost, all_threads=all_threads) as tracker:
         yield tracker

@@ -26,6 +26,8 @@ from runapi_client import (
     RateLimitError,
     RunAPIError,
     ServerError,
+    StreamInterruptedError,
+    StreamTimeoutError,
     UsageTracker,
     track_usage,
 )
@@ -52,6 +54,8 @@ __all__ = [
     "RunAPIError",
     "RunAPILLM",
     "ServerError",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
     "UsageTracker",
     "track_usage",
 ]

@@ -37,6 +37,8 @@ from ._errors import (
     RateLimitError,
     RunAPIError,
     ServerError,
+    StreamInterruptedError,
+    StreamTimeoutError,
     error_from_response,
     parse_error_body,
 )
@@ -65,6 +67,8 @@ ERROR_CLASSES = (
     "RateLimitError",
     "RunAPIError",
     "ServerError",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
 )
 
 __all__ = [
@@ -111,6 +115,8 @@ __all__ = [
     "ServerError",
     "ServerSentEvent",
     "StreamAccumulator",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
     "ToolCall",
     "Usage",
     "UsageTracker",

@@ -23,6 +23,8 @@ from ._errors import (
     ConfigurationError,
     IncompleteStreamError,
     RunAPIError,
+    StreamInterruptedError,
+    StreamTimeoutError,
     error_from_response,
     error_from_stream_payload,
     parse_retry_after,
@@ -108,6 +110,19 @@ def _transport_error(exc: Exception, what: str) -> RunAPIError:
         )
     return APIConnectionError(
         f"{what} failed: could not reach RunAPI ({type(exc).__name__}: {exc})."
+    )
+
+
+def _stream_broken(exc: Exception, state: _StreamState) -> RunAPIError:
+    """A connection lost mid-stream: both an ``IncompleteStreamError`` (the answer is cut short,
+    ``partial`` holds it) and an ``APIConnectionError``/``APITimeoutError`` (the cause)."""
+    cls = StreamTimeoutError if isinstance(exc, httpx.TimeoutException) else StreamInterruptedError
+    return cls(
+        f"The stream broke after {state.accumulator.chunks} chunks ({type(exc).__name__}"
+        f"{': ' + str(exc) if str(exc) else ''}). Every chunk received was delivered; `partial` "
+        "holds them joined. It is not retried, since part of the answer is already out.",
+        partial=state.accumulator.completion(),
+        request_id=state.request_id,
     )
 
 
@@ -524,7 +539,7 @@ class ChatStream(_StreamBase):
                 )
                 if delay is None:
                     if delivered:
-                        err.partial = state.accumulator.completion()
+                        raise _stream_broken(exc, state) from exc
                     raise err from exc
                 attempt[0] += 1
                 state.decoder = SSEDecoder()
@@ -729,7 +744,7 @@ class AsyncChatStream(_StreamBase):
                 )
                 if delay is None:
                     if delivered:
-                        err.partial = state.accumulator.completion()
+                        raise _stream_broken(exc, state) from exc
                     raise err from exc
                 attempt[0] += 1
                 state.decoder = SSEDecoder()

@@ -20,6 +20,8 @@ __all__ = [
     "RateLimitError",
     "RunAPIError",
     "ServerError",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
     "error_from_response",
     "error_from_stream_payload",
     "parse_error_body",
@@ -119,6 +121,18 @@ class IncompleteStreamError(RunAPIError):
     ) -> None:
         super().__init__(message, **kw)
         self.partial = partial
+
+
+class StreamInterruptedError(IncompleteStreamError, APIConnectionError):
+    """The connection broke after part of a stream was delivered (``partial`` holds it).
+
+    Catch it as ``IncompleteStreamError`` (the answer is cut short) or as
+    ``APIConnectionError`` (the network failed): both are true.
+    """
+
+
+class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
+    """The stream stalled past ``timeout`` after part of it was delivered."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -99,25 +99,52 @@ class UsageTracker:
 
 
 _active: ContextVar[tuple[UsageTracker, ...]] = ContextVar("runapi_usage_trackers", default=())
+# Trackers opened with all_threads=True: they also see calls from threads that did not inherit
+# the context (a plain threading.Thread, a ThreadPoolExecutor's workers).
+_process_wide: list[UsageTracker] = []
+_process_lock = threading.Lock()
 
 
 @contextmanager
-def track_usage(max_cost: float | None = None) -> Iterator[UsageTracker]:
-    """Total every RunAPI call made inside the block (nested blocks each count)."""
+def track_usage(
+    max_cost: float | None = None, *, all_threads: bool = False
+) -> Iterator[UsageTracker]:
+    """Total every RunAPI call made inside the block (nested blocks each count).
+
+    By default a call counts when it runs in this context: this thread, the asyncio tasks it
+    starts, and threads started from a copied context (LangChain's executors,
+    ``asyncio.to_thread``). ``all_threads=True`` counts every call in the process while the
+    block is open, plain threads included; calls that other code makes meanwhile count too.
+    """
     tracker = UsageTracker(max_cost=max_cost)
     token = _active.set((*_active.get(), tracker))
+    if all_threads:
+        with _process_lock:
+            _process_wide.append(tracker)
     try:
         yield tracker
     finally:
         _active.reset(token)
+        if all_threads:
+            with _process_lock:
+                _process_wide.remove(tracker)
+
+
+def _trackers() -> tuple[UsageTracker, ...]:
+    scoped = _active.get()
+    if not _process_wide:  # the common case: no lock, no copy
+        return scoped
+    with _process_lock:
+        extra = tuple(t for t in _process_wide if t not in scoped)
+    return scoped + extra
 
 
 def check_budgets() -> None:
     """Raise before sending if any enclosing tracker's budget is spent."""
-    for tracker in _active.get():
+    for tracker in _trackers():
         tracker.check_budget()
 
 
 def record_usage(model: str, usage: Mapping[str, Any] | None, cost: Cost | None) -> None:
-    for tracker in _active.get():
+    for tracker in _trackers():
         tracker.add(model, usage, cost)

@@ -380,3 +380,63 @@ def test_key_echoed_by_the_server_is_blanked() -> None:
     assert key not in str(info.value)
     assert key not in repr(info.value.body)
     assert "Incorrect API key provided: **********" in str(info.value)
+
+
+class _BreaksAfter(httpx.SyncByteStream):
+    def __init__(self, parts: list[bytes], exc: Exception) -> None:
+        self.parts, self.exc = parts, exc
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.parts
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "cls"),
+    [
+        (httpx.ReadError("connection reset"), "StreamInterruptedError"),
+        (httpx.ReadTimeout("stalled"), "StreamTimeoutError"),
+    ],
+)
+def test_connection_lost_mid_stream_is_both_incomplete_and_connection_error(
+    exc: Exception, cls: str
+) -> None:
+    import runapi_client
+
+    part = (
+        b'data: {"id":"1","model":"glm-4.6","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+    )
+    handler, seen = sequence(
+        httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=_BreaksAfter([part], exc)
+        )
+    )
+    got = []
+    with pytest.raises(getattr(runapi_client, cls)) as info:
+        for chunk in sync_client(handler).stream_chat_completion(BODY):
+            got.append(chunk)
+    assert len(got) == 1 and len(seen) == 1  # delivered, then never retried
+    assert isinstance(info.value, IncompleteStreamError)
+    assert isinstance(info.value, APIConnectionError)
+    assert info.value.partial is not None
+    assert info.value.partial["choices"][0]["message"]["content"] == "Hi"
+
+
+def test_track_usage_all_threads_counts_plain_threads() -> None:
+    import threading
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=sample("glm-4.6.nonstream.json"))
+
+    def call() -> None:
+        sync_client(handler).chat_completion(BODY)
+
+    with track_usage() as scoped, track_usage(all_threads=True) as everywhere:
+        thread = threading.Thread(target=call)  # a plain thread: no copied context
+        thread.start()
+        thread.join()
+        call()
+    assert scoped.requests == 1  # only the call made in this context
+    assert everywhere.requests == 2
+    call()  # after the block: counted by neither
+    assert everywhere.requests == 2
