@@ -139,6 +139,7 @@ def llama_index_chat_and_agent() -> None:
         return a * b
 
     agent = FunctionAgent(tools=[multiply], llm=RunAPILLM(model=MODEL, temperature=0))
+
     async def run_agent() -> object:
         return await agent.run("What is 6 times 7? Use the tool.")
 
@@ -158,7 +159,9 @@ def llama_index_rag() -> None:
     docs = SimpleDirectoryReader(str(ROOT / "docs"), required_exts=[".md"]).load_data()
     docs.sort(key=lambda d: d.metadata.get("file_name", ""))
     with Spinner(f"embedding {len(docs)} documents"):
-        index = VectorStoreIndex.from_documents(docs, embed_model=RunAPIEmbedding(model=EMBED_MODEL))
+        index = VectorStoreIndex.from_documents(
+            docs, embed_model=RunAPIEmbedding(model=EMBED_MODEL)
+        )
     engine = index.as_query_engine(llm=RunAPILLM(model=MODEL, temperature=0), similarity_top_k=2)
     question = "How is the cost of a call computed?"
     print(f"  Q: {question}")
@@ -172,7 +175,10 @@ def cost_table(tracker: object) -> None:
 
     assert isinstance(tracker, UsageTracker)
     heading("Usage and cost, counted by runapi_client.track_usage()")
-    header = f"  {'model':<24}{'calls':>6}{'input':>9}{'cached':>8}{'output':>9}{'reason.':>9}{'cost USD':>13}"
+    header = (
+        f"  {'model':<24}{'calls':>6}{'input':>9}{'cached':>8}{'output':>9}"
+        f"{'reason.':>9}{'cost USD':>13}"
+    )
     print(header)
     print("  " + "-" * (len(header) - 2))
     for model, per in sorted(tracker.by_model.items()):
@@ -238,7 +244,9 @@ def main() -> int:
             CASSETTE.unlink()
         context = _cassette("all")
     elif live:
-        print(f"Live: calling RunAPI at {os.environ.get('RUNAPI_BASE_URL', 'https://runapi.ai/v1')}.")
+        print(
+            f"Live: calling RunAPI at {os.environ.get('RUNAPI_BASE_URL', 'https://runapi.ai/v1')}."
+        )
         context = contextlib.nullcontext()
     else:
         print(

@@ -207,13 +207,7 @@ class ChatRunAPI(BaseChatModel):
     # -------------------------------------------------------------------------- clients
 
     def _config(self) -> ClientConfig:
-        return ClientConfig.resolve(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
+        return ClientConfig.from_settings(self)
 
     def _prices(self) -> dict[str, Price] | None:
         return {self.model_name: self.price} if self.price is not None else None

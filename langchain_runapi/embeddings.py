@@ -100,13 +100,7 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
         return self
 
     def _config(self) -> ClientConfig:
-        return ClientConfig.resolve(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
+        return ClientConfig.from_settings(self)
 
     def _settings(self) -> tuple[Any, ...]:
         # Fields can be reassigned after construction; a changed setting gets a new client.

@@ -149,13 +149,7 @@ class RunAPILLM(FunctionCallingLLM):
         return get_model_info(self.model)
 
     def _config(self) -> ClientConfig:
-        return ClientConfig.resolve(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
+        return ClientConfig.from_settings(self)
 
     def _client_settings(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         config = self._config()

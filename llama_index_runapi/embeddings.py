@@ -94,16 +94,9 @@ class RunAPIEmbedding(BaseEmbedding):
         model_name = kwargs.pop("model_name", None) or model or DEFAULT_EMBEDDING_MODEL
         http_client = kwargs.pop("http_client", None)
         http_async_client = kwargs.pop("http_async_client", None)
-        config = ClientConfig.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-        )
         fields: dict[str, Any] = {
             "model_name": model_name,
-            "api_key": config.api_key,
+            "api_key": api_key,
             "base_url": base_url,
             "dimensions": dimensions,
             "embed_batch_size": embed_batch_size,
@@ -116,6 +109,8 @@ class RunAPIEmbedding(BaseEmbedding):
         if callback_manager is not None:
             fields["callback_manager"] = callback_manager
         super().__init__(**fields)
+        config = ClientConfig.from_settings(self)  # a missing key or bad URL fails here
+        self.api_key = config.api_key  # the key as resolved (argument or environment)
         prices = {self.model_name: self.price} if self.price is not None else None
         self._client = RunAPIClient(config=config, prices=prices, http_client=http_client)
         self._async_client = AsyncRunAPIClient(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -86,6 +87,21 @@ def check_max_retries(max_retries: int) -> int:
     return max_retries
 
 
+class ConnectionSettings(Protocol):
+    """What every model class of the adapters carries (its pydantic fields)."""
+
+    @property
+    def api_key(self) -> str | SecretStr | None: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def timeout(self) -> float | None: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def default_headers(self) -> Mapping[str, str] | None: ...
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """A resolved, validated configuration. Equal configs share one connection pool."""
@@ -112,6 +128,17 @@ class ClientConfig:
             timeout=check_timeout(timeout),
             max_retries=check_max_retries(max_retries),
             default_headers=check_headers(default_headers),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: ConnectionSettings) -> ClientConfig:
+        """The config of an adapter's model object, read from its fields."""
+        return cls.resolve(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+            default_headers=settings.default_headers,
         )
 
     @property
