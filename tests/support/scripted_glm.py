@@ -30,6 +30,7 @@ from typing import Any
 __all__ = ["Answer", "answer", "example_from_schema", "split_words"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,80})'|\"([^\"\n]{1,80})\"|“([^”\n]{1,80})”")
+_NUMBER = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.])")
 
 
 @dataclass
@@ -123,9 +124,18 @@ def _plausible_string(name: str, schema: dict[str, Any], hint: str | None) -> st
 
 
 def example_from_schema(
-    schema: Any, *, name: str = "", hint: str | None = None, root: Any = None, depth: int = 0
+    schema: Any,
+    *,
+    name: str = "",
+    hint: str | None = None,
+    root: Any = None,
+    depth: int = 0,
+    numbers: list[float] | None = None,
 ) -> Any:
-    """A value valid for ``schema`` (the subset of JSON Schema tools and response formats use)."""
+    """A value valid for ``schema`` (the subset of JSON Schema tools and response formats use).
+
+    ``numbers`` (consumed in order) fills numeric fields, so "multiply 6 by 7" calls with 6 and 7.
+    """
     root = root if root is not None else (schema if isinstance(schema, dict) else {})
     schema = _resolve(schema, root)
     if depth > 8:
@@ -134,12 +144,16 @@ def example_from_schema(
         options = [_resolve(o, root) for o in schema.get(combinator) or []]
         options = [o for o in options if o.get("type") != "null"] or options
         if options:
-            return example_from_schema(options[0], name=name, hint=hint, root=root, depth=depth + 1)
+            return example_from_schema(
+                options[0], name=name, hint=hint, root=root, depth=depth + 1, numbers=numbers
+            )
     if schema.get("allOf"):
         merged: dict[str, Any] = {}
         for part in schema["allOf"]:
             merged.update(_resolve(part, root))
-        return example_from_schema(merged, name=name, hint=hint, root=root, depth=depth + 1)
+        return example_from_schema(
+            merged, name=name, hint=hint, root=root, depth=depth + 1, numbers=numbers
+        )
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
@@ -150,7 +164,8 @@ def example_from_schema(
     if kind is None:
         kind = "object" if "properties" in schema else "string"
     if kind in ("integer", "number"):
-        value = 3
+        given = numbers.pop(0) if numbers else 3
+        value: int | float = int(given) if kind == "integer" or given == int(given) else given
         low = schema.get("minimum", schema.get("exclusiveMinimum"))
         high = schema.get("maximum", schema.get("exclusiveMaximum"))
         if isinstance(low, (int, float)) and value <= low:
@@ -165,13 +180,20 @@ def example_from_schema(
     if kind == "array":
         count = max(1, int(schema.get("minItems", 1)))
         item = example_from_schema(
-            schema.get("items", {}), name=name, hint=hint, root=root, depth=depth + 1
+            schema.get("items", {}),
+            name=name,
+            hint=hint,
+            root=root,
+            depth=depth + 1,
+            numbers=numbers,
         )
         return [item] * count
     if kind == "object":
         properties = schema.get("properties") or {}
         return {
-            key: example_from_schema(sub, name=key, hint=hint, root=root, depth=depth + 1)
+            key: example_from_schema(
+                sub, name=key, hint=hint, root=root, depth=depth + 1, numbers=numbers
+            )
             for key, sub in properties.items()
         }
     return _plausible_string(name, schema, hint)
@@ -200,7 +222,8 @@ def _tool_calls(body: dict[str, Any], user_text: str) -> list[dict[str, Any]]:
     hint = next((g for g in match.groups() if g), None) if match else None
     calls = []
     for index, function in enumerate(chosen):
-        args = example_from_schema(function.get("parameters") or {}, hint=hint)
+        numbers = [float(n) for n in _NUMBER.findall(user_text)]
+        args = example_from_schema(function.get("parameters") or {}, hint=hint, numbers=numbers)
         if not isinstance(args, dict):
             args = {}
         digest = _digest(user_text, function.get("name"), index)
@@ -216,6 +239,39 @@ def _tool_calls(body: dict[str, Any], user_text: str) -> list[dict[str, Any]]:
             }
         )
     return calls
+
+
+# LlamaIndex's default question-answering prompt (text_qa_template).
+_QA = re.compile(
+    r"Context information is below\.\s*-+\s*(?P<context>.*?)\s*-{3,}"
+    r".*?Query:\s*(?P<query>.*?)\s*Answer:",
+    re.DOTALL,
+)
+_METADATA_LINE = re.compile(r"^\w+: \S")
+
+
+def extractive_answer(user_text: str) -> str | None:
+    """For a retrieval prompt: the two context sentences that share most words with the query,
+    so a RAG answer visibly comes from what was retrieved (a scripted stand-in for reading)."""
+    match = _QA.search(user_text)
+    if match is None:
+        return None
+    query = {w.lower() for w in re.findall(r"\w+", match["query"]) if len(w) > 3}
+    sentences = [
+        s.strip()
+        for line in match["context"].splitlines()
+        if line.strip() and not _METADATA_LINE.match(line) and not line.startswith(("```", "|"))
+        for s in re.split(r"(?<=[.!?])\s+", line)
+        if len(s.strip()) > 20
+    ]
+    if not sentences:
+        return None
+    scored = sorted(
+        range(len(sentences)),
+        key=lambda i: -len(query & {w.lower() for w in re.findall(r"\w+", sentences[i])}),
+    )
+    best = sorted(scored[:2])  # in context order
+    return "\n" + " ".join(sentences[i] for i in best)
 
 
 def _json_answer(body: dict[str, Any], messages: list[Any], user_text: str) -> str | None:
@@ -282,8 +338,11 @@ def answer(body: dict[str, Any]) -> Answer:
             result.reasoning = "\nI have the tool result; I will report it."
     else:
         json_text = _json_answer(body, messages, user_text)
+        extracted = None if json_text is not None else extractive_answer(user_text)
         if json_text is not None:
             result.content = json_text
+        elif extracted is not None:
+            result.content = extracted
         else:
             result.content = f"\nHello! You said: {user_text or '(nothing)'}"
         if reasons:
