@@ -65,6 +65,12 @@ class Spinner:
         self.done()
 
 
+def clip(text: str, limit: int = 400) -> str:
+    """Long answers are cut for the terminal; the full text is in the response object."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
 
@@ -114,13 +120,14 @@ def langgraph_agent() -> None:
         elif message.type == "tool":
             print(f"  <- tool result: {message.content}")
         elif message.type == "ai":
-            print(f"  answer: {str(message.content).strip()}")
+            print(f"  answer: {clip(str(message.content))}")
 
 
 def llama_index_chat_and_agent() -> None:
     import asyncio
 
     from llama_index.core.agent.workflow import FunctionAgent
+    from llama_index.core.base.llms.types import ThinkingBlock
     from llama_index.core.llms import ChatMessage
 
     from llama_index_runapi import RunAPILLM
@@ -129,10 +136,12 @@ def llama_index_chat_and_agent() -> None:
     llm = RunAPILLM(model=MODEL, temperature=0.3, max_tokens=200)
     with Spinner("waiting for the answer"):
         response = llm.chat([ChatMessage(role="user", content="Name one use of a B-tree index.")])
-    thinking = response.message.additional_kwargs.get("reasoning_content") or ""
+    thinking = "".join(
+        block.content or "" for block in response.message.blocks if isinstance(block, ThinkingBlock)
+    )
     if thinking:
-        print(f"  (reasoning: {len(thinking)} characters, kept apart from the answer)")
-    print(f"  {str(response.message.content).strip()}")
+        print(f"  (GLM reasoned first, kept apart from the answer: {clip(thinking, 80)!r})")
+    print(f"  {clip(str(response.message.content))}")
 
     def multiply(a: int, b: int) -> int:
         """Multiply two integers."""
@@ -145,7 +154,7 @@ def llama_index_chat_and_agent() -> None:
 
     with Spinner("agent working"):
         answer = asyncio.run(run_agent())
-    print(f"  agent: {str(answer).strip()}")
+    print(f"  agent: {clip(str(answer))}")
 
 
 def llama_index_rag() -> None:
@@ -167,7 +176,9 @@ def llama_index_rag() -> None:
     print(f"  Q: {question}")
     with Spinner("retrieving and answering"):
         answer = engine.query(question)
-    print(f"  A: {str(answer).strip()}")
+    print(f"  A: {clip(str(answer))}")
+    sources = sorted({n.node.metadata.get("file_name", "?") for n in answer.source_nodes})
+    print(f"  (retrieved from {', '.join(sources)})")
 
 
 def cost_table(tracker: object) -> None:
