@@ -1,18 +1,16 @@
 """A scripted ``httpx.MockTransport`` for ChatRunAPI unit tests: serves queued wire payloads
-(JSON or SSE, mostly straight from ../shared/wire-samples) and keeps every request body."""
+(JSON or SSE, mostly straight from tests/wire_samples) and keeps every request body."""
 
 from __future__ import annotations
 
 import json
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from langchain_runapi import ChatRunAPI
-
-WIRE_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "wire-samples"
+from tests.support.wire import WIRE_SAMPLES
 
 
 def sample(name: str) -> bytes:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from llama_index_runapi import RunAPILLM
-
-WIRE_SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "wire-samples"
+from tests.support.wire import WIRE_SAMPLES
 
 
 def sample(name: str) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +24,9 @@ from runapi_client import (
     _pool,
     track_usage,
 )
+from tests.support.wire import WIRE_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "wire-samples"
+SAMPLES = WIRE_SAMPLES
 BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
 
 Handler = Callable[[httpx.Request], httpx.Response]

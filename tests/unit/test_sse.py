@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runapi_client import ServerSentEvent, SSEDecoder
+from tests.support.wire import WIRE_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "wire-samples"
+SAMPLES = WIRE_SAMPLES
 
 
 def decode(chunks: list[bytes]) -> list[ServerSentEvent]:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runapi_client import SSEDecoder, StreamAccumulator
+from tests.support.wire import WIRE_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "wire-samples"
+SAMPLES = WIRE_SAMPLES
 
 
 def accumulate(data: bytes, chunk_size: int | None = None) -> StreamAccumulator:
