@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.wire import WIRE_SAMPLES
+
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
-from tests.support.wire import WIRE_SAMPLES  # noqa: E402
 
 # Replaying cassettes needs *a* key (a missing key is an error before any request); it is never
 # sent anywhere. `make record` runs with the real RUNAPI_API_KEY, whose header vcr scrubs.
