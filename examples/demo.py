@@ -165,7 +165,11 @@ def llama_index_rag() -> None:
 
     heading("LlamaIndex: RAG over this repository's docs/ (RunAPIEmbedding + RunAPILLM)")
     Settings.chunk_size = 512
-    docs = SimpleDirectoryReader(str(ROOT / "docs"), required_exts=[".md"]).load_data()
+    docs = SimpleDirectoryReader(
+        str(ROOT / "docs"),
+        required_exts=[".md"],
+        file_metadata=lambda path: {"file_name": Path(path).name},  # no local paths in prompts
+    ).load_data()
     docs.sort(key=lambda d: d.metadata.get("file_name", ""))
     with Spinner(f"embedding {len(docs)} documents"):
         index = VectorStoreIndex.from_documents(

@@ -52,6 +52,7 @@ import hashlib
 import itertools
 import json
 import random
+import re
 import socket
 import struct
 import sys
@@ -745,6 +746,19 @@ def _stream_events(
     yield "[DONE]"
 
 
+def _bag_of_words(text: str, dims: int) -> list[float]:
+    """A hashing-trick vector of the text's words plus a little text-specific noise: texts that
+    share words come out close (so retrieval over it ranks sensibly), equal texts are equal, and
+    different texts never coincide."""
+    rng = random.Random(hashlib.sha256(text.encode()).digest())
+    vector = [rng.uniform(-0.05, 0.05) for _ in range(dims)]
+    for word in re.findall(r"[a-z0-9]{3,}", text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        slot = int.from_bytes(digest[:4], "little") % dims
+        vector[slot] += 1.0 if digest[4] & 1 else -1.0
+    return vector
+
+
 def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
     inputs = body.get("input")
     items = (
@@ -757,8 +771,7 @@ def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
     for index, item in enumerate(items):
         text = json.dumps(item, ensure_ascii=False, separators=_COMPACT)
         tokens += max(1, len(text) // 4)
-        rng = random.Random(hashlib.sha256(text.encode()).digest())
-        vector = [rng.uniform(-1.0, 1.0) for _ in range(dims)]
+        vector = _bag_of_words(text, dims)
         norm = sum(v * v for v in vector) ** 0.5 or 1.0
         vector = [v / norm for v in vector]
         embedding: Any = vector

@@ -257,13 +257,13 @@ def extractive_answer(user_text: str) -> str | None:
     if match is None:
         return None
     query = {w.lower() for w in re.findall(r"\w+", match["query"]) if len(w) > 3}
-    sentences = [
-        s.strip()
-        for line in match["context"].splitlines()
-        if line.strip() and not _METADATA_LINE.match(line) and not line.startswith(("```", "|"))
-        for s in re.split(r"(?<=[.!?])\s+", line)
-        if len(s.strip()) > 20
-    ]
+    prose, in_code = [], False
+    for line in match["context"].splitlines():
+        if line.startswith("```"):
+            in_code = not in_code  # code, tables and metadata are not sentences to quote
+        elif line.strip() and not in_code and not _METADATA_LINE.match(line) and line[0] != "|":
+            prose.append(line.strip())
+    sentences = [s for line in prose for s in re.split(r"(?<=[.!?])\s+", line) if len(s) > 20]
     if not sentences:
         return None
     scored = sorted(
