@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Workloads = tuple[Callable[[], str], Callable[[], int], Callable[[], Awaitable[str]]]
 
 IMPORTS = {
     "httpx": "import httpx",
@@ -40,7 +44,7 @@ def _time_import(client: str) -> float:
 # n_chunks chunks through the X-Fake-Chunks header.
 
 
-def _raw_httpx(base_url: str, n_chunks: int):  # type: ignore[no-untyped-def]
+def _raw_httpx(base_url: str, n_chunks: int) -> Workloads:
     """The floor: a hand-written minimal request, json.loads, SSE split by lines."""
     import json
 
@@ -56,7 +60,7 @@ def _raw_httpx(base_url: str, n_chunks: int):  # type: ignore[no-untyped-def]
     def call() -> str:
         response = client.post(url, content=json.dumps(body), headers=headers)
         response.raise_for_status()
-        return json.loads(response.content)["choices"][0]["message"]["content"]  # type: ignore[no-any-return]
+        return str(json.loads(response.content)["choices"][0]["message"]["content"])
 
     def stream() -> int:
         parts = []
@@ -83,12 +87,12 @@ def _raw_httpx(base_url: str, n_chunks: int):  # type: ignore[no-untyped-def]
             aclient.append(httpx.AsyncClient(timeout=60))
         response = await aclient[0].post(url, content=json.dumps(body), headers=headers)
         response.raise_for_status()
-        return json.loads(response.content)["choices"][0]["message"]["content"]  # type: ignore[no-any-return]
+        return str(json.loads(response.content)["choices"][0]["message"]["content"])
 
     return call, stream, acall
 
 
-def _core(base_url: str, n_chunks: int):  # type: ignore[no-untyped-def]
+def _core(base_url: str, n_chunks: int) -> Workloads:
     from runapi_client import AsyncRunAPIClient, RunAPIClient
 
     body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
@@ -99,7 +103,7 @@ def _core(base_url: str, n_chunks: int):  # type: ignore[no-untyped-def]
     aclient = AsyncRunAPIClient(api_key="x", base_url=base_url)
 
     def call() -> str:
-        return client.chat_completion(body).completion["choices"][0]["message"]["content"]  # type: ignore[no-any-return]
+        return str(client.chat_completion(body).completion["choices"][0]["message"]["content"])
 
     def stream() -> int:
         chunks = 0
@@ -109,17 +113,17 @@ def _core(base_url: str, n_chunks: int):  # type: ignore[no-untyped-def]
 
     async def acall() -> str:
         result = await aclient.chat_completion(body)
-        return result.completion["choices"][0]["message"]["content"]  # type: ignore[no-any-return]
+        return str(result.completion["choices"][0]["message"]["content"])
 
     return call, stream, acall
 
 
-def _langchain(cls, kwargs: dict, n_chunks: int):  # type: ignore[no-untyped-def]
+def _langchain(cls: Any, kwargs: dict[str, Any], n_chunks: int) -> Workloads:
     model = cls(**kwargs)
     streamer = cls(**kwargs, default_headers={"X-Fake-Chunks": str(n_chunks)})
 
     def call() -> str:
-        return model.invoke(PROMPT).content  # type: ignore[no-any-return]
+        return str(model.invoke(PROMPT).content)
 
     def stream() -> int:
         chunks = 0
@@ -128,12 +132,12 @@ def _langchain(cls, kwargs: dict, n_chunks: int):  # type: ignore[no-untyped-def
         return chunks
 
     async def acall() -> str:
-        return (await model.ainvoke(PROMPT)).content  # type: ignore[no-any-return]
+        return str((await model.ainvoke(PROMPT)).content)
 
     return call, stream, acall
 
 
-def _llama_index(cls, kwargs: dict, n_chunks: int):  # type: ignore[no-untyped-def]
+def _llama_index(cls: Any, kwargs: dict[str, Any], n_chunks: int) -> Workloads:
     from llama_index.core.llms import ChatMessage
 
     messages = [ChatMessage(role="user", content=PROMPT)]
@@ -141,7 +145,7 @@ def _llama_index(cls, kwargs: dict, n_chunks: int):  # type: ignore[no-untyped-d
     streamer = cls(**kwargs, default_headers={"X-Fake-Chunks": str(n_chunks)})
 
     def call() -> str:
-        return llm.chat(messages).message.content  # type: ignore[no-any-return]
+        return str(llm.chat(messages).message.content)
 
     def stream() -> int:
         chunks = 0
@@ -150,12 +154,12 @@ def _llama_index(cls, kwargs: dict, n_chunks: int):  # type: ignore[no-untyped-d
         return chunks
 
     async def acall() -> str:
-        return (await llm.achat(messages)).message.content  # type: ignore[no-any-return]
+        return str((await llm.achat(messages)).message.content)
 
     return call, stream, acall
 
 
-def _make(client: str, base_url: str, n_chunks: int):  # type: ignore[no-untyped-def]
+def _make(client: str, base_url: str, n_chunks: int) -> Workloads:
     if client == "httpx":
         return _raw_httpx(base_url, n_chunks)
     if client == "runapi_client":

@@ -1,9 +1,9 @@
 """``make bench``: RunAPI's clients against raw httpx and the OpenAI-based peers, on one machine.
 
 It starts the fake RunAPI server (``tests.support.fake_runapi``) as its own process on
-127.0.0.1 (a fresh one per client run), so it does not share a GIL with the client measured, and runs every
-client in a fresh interpreter (``bench/clients.py``) once per round, alternating the order of
-clients from round to round, and reports the median of the rounds for:
+127.0.0.1 (a fresh one per client run), so it does not share a GIL with the client measured,
+and runs every client in a fresh interpreter (``bench/clients.py``) once per round, alternating
+the order of clients from round to round, and reports the median of the rounds for:
 
 - ``import``: time to import the module that provides the client class (fresh interpreter);
 - ``sequential``: N non-streamed calls one after another (default 300);
