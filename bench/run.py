@@ -139,7 +139,7 @@ def render(report: dict[str, Any]) -> str:
     for client in report["clients"]:
         row = medians.get(client) or {}
         if "error" in row:
-            rows.append([client, *([row["error"][:40]] + [""] * (len(SCENARIOS) - 1))])
+            rows.append([client, *(["n/a"] * len(SCENARIOS))])
             continue
         rows.append([client, *(_fmt_time(row.get(s)) for s in SCENARIOS)])
     rows.append([""] * (len(SCENARIOS) + 1))
@@ -156,6 +156,9 @@ def render(report: dict[str, Any]) -> str:
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    for client in report["clients"]:
+        if "error" in (medians.get(client) or {}):
+            lines.append(f"{client}: {medians[client]['error']}")
     return "\n".join(lines)
 
 
