@@ -10,6 +10,7 @@ collected its pool goes with it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 import weakref
 from collections.abc import AsyncIterator, Hashable
@@ -127,6 +128,16 @@ def sync_http_client(key: tuple[str, float | None]) -> httpx.Client:
                 if not getproxies():
                     _direct[client] = transport
     return client
+
+
+@atexit.register
+def _close_sync_pools() -> None:
+    # Kept-alive sockets would otherwise be dropped unclosed at exit (a ResourceWarning each).
+    with _lock:
+        clients = list(_sync.values())
+        _sync.clear()
+    for client in clients:
+        client.close()
 
 
 def close_sync_http_client(key: tuple[str, float | None]) -> None:
