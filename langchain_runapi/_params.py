@@ -13,7 +13,7 @@ from typing import Any
 
 from runapi_client import ConfigurationError
 
-__all__ = ["check_call_kwargs", "check_extra_fields", "check_headers", "check_values"]
+__all__ = ["check_call_kwargs", "check_extra_fields"]
 
 FIELD_OF_WIRE_NAME = {
     "temperature": "temperature",
@@ -32,13 +32,6 @@ SET_BY_CHAT_RUNAPI = {
     "stream_options": "usage is always requested so that cost tracking keeps counting; "
     "stream_usage=False leaves it off the chunks",
 }
-
-PROTECTED_HEADERS = {
-    "authorization": "the key goes in api_key (or RUNAPI_API_KEY)",
-    "content-type": "the body is always JSON",
-    "accept": "it is set per call (JSON or an event stream)",
-}
-
 
 def check_extra_fields(
     model_kwargs: Mapping[str, Any], extra_body: Mapping[str, Any], reasoning: bool | None
@@ -71,31 +64,3 @@ def check_call_kwargs(kwargs: Mapping[str, Any]) -> None:
             raise ConfigurationError(
                 f"{key}=... cannot be passed per call: {SET_BY_CHAT_RUNAPI[key]}."
             )
-
-
-def check_headers(headers: Mapping[str, str] | None) -> None:
-    for name in headers or {}:
-        reason = PROTECTED_HEADERS.get(name.lower())
-        if reason is not None:
-            raise ConfigurationError(f"default_headers may not set {name}: {reason}.")
-
-
-def check_values(body: Mapping[str, Any]) -> None:
-    """Ranges every Chat Completions server enforces, and ``n`` (one answer per call)."""
-    temperature = body.get("temperature")
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise ConfigurationError(f"temperature must be between 0 and 2, got {temperature!r}.")
-    top_p = body.get("top_p")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ConfigurationError(f"top_p must be above 0 and at most 1, got {top_p!r}.")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and max_tokens <= 0:
-        raise ConfigurationError(f"max_tokens must be a positive integer, got {max_tokens!r}.")
-    n = body.get("n")
-    if n is not None and n != 1:
-        # The server would bill n answers; a chat model returns one message, so the rest would
-        # be paid for and dropped.
-        raise ConfigurationError(
-            f"n={n!r} is not supported: ChatRunAPI returns one answer per call. "
-            "For several answers call llm.batch([prompt] * n)."
-        )

@@ -34,6 +34,7 @@ from runapi_client import (
     get_model_info,
 )
 from runapi_client import ChatResult as WireResult
+from runapi_client._validate import check_parameters
 
 from ._blocks import register as _register_block_translator
 from ._messages import (
@@ -43,7 +44,7 @@ from ._messages import (
     response_metadata_of,
     usage_to_metadata,
 )
-from ._params import check_call_kwargs, check_extra_fields, check_headers, check_values
+from ._params import check_call_kwargs, check_extra_fields
 from ._structured import (
     StructuredMethod,
     adapt_response_format,
@@ -137,10 +138,9 @@ class ChatRunAPI(BaseChatModel):
     def _check_config(self) -> Self:
         # Fail at construction, not on the first call: key, base URL, timeout, retries,
         # headers, parameter ranges, and fields that model_kwargs/extra_body would override.
-        self._config()
-        check_headers(self.default_headers)
+        self._config()  # key, URL, timeout, retries, headers
         check_extra_fields(self.model_kwargs, self.extra_body or {}, self.reasoning)
-        check_values(self._settings())
+        check_parameters(self._settings())
         return self
 
     # ------------------------------------------------------------------ LangChain plumbing
@@ -257,7 +257,7 @@ class ChatRunAPI(BaseChatModel):
         body.update(kwargs)
         if not body.get("stop"):
             body.pop("stop", None)
-        check_values(body)
+        check_parameters(body)
         info = get_model_info(body["model"])
         thinks = info.reasoning or not info.known
         body["messages"] = messages_to_wire(messages, send_reasoning=thinks)

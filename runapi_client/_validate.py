@@ -31,12 +31,35 @@ def validate_chat_request(body: Mapping[str, Any]) -> None:
                 f"messages[{i}] is a tool result without tool_call_id; "
                 "say which tool call it answers."
             )
+    check_parameters(body)
+
+
+def check_parameters(body: Mapping[str, Any]) -> None:
+    """Ranges every Chat Completions server enforces, checked here so the error says what to
+    fix instead of a terse 400; and ``n``, since the clients return one answer per call."""
     for name in ("max_tokens", "max_completion_tokens"):
         value = body.get(name)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value <= 0
         ):
             raise ConfigurationError(f"{name} must be a positive integer, got {value!r}.")
+    temperature = body.get("temperature")
+    if temperature is not None and (not _is_number(temperature) or not 0 <= temperature <= 2):
+        raise ConfigurationError(f"temperature must be between 0 and 2, got {temperature!r}.")
+    top_p = body.get("top_p")
+    if top_p is not None and (not _is_number(top_p) or not 0 < top_p <= 1):
+        raise ConfigurationError(f"top_p must be above 0 and at most 1, got {top_p!r}.")
+    n = body.get("n")
+    if n is not None and n != 1:
+        # The server would bill n answers and only the first is returned: paid for, then lost.
+        raise ConfigurationError(
+            f"n={n!r} is not supported: the clients return one answer per call. Make n calls "
+            "instead (in LangChain, llm.batch([prompt] * n))."
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def encode_json(body: Mapping[str, Any]) -> bytes:

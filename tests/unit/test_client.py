@@ -440,3 +440,19 @@ def test_track_usage_all_threads_counts_plain_threads() -> None:
     assert everywhere.requests == 2
     call()  # after the block: counted by neither
     assert everywhere.requests == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"temperature": 3}, "temperature"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"n": 2}, "one answer per call"),
+    ],
+)
+def test_parameters_out_of_range_refused_before_sending(extra: dict[str, Any], match: str) -> None:
+    handler, seen = sequence()
+    with pytest.raises(ConfigurationError, match=match):
+        sync_client(handler).chat_completion({**BODY, **extra})
+    assert seen == []
