@@ -1,4 +1,4 @@
-"""Every Python snippet in docs/ runs as it stands, against the GLM emulator on 127.0.0.1.
+"""Every Python snippet in README.md and docs/ runs as it stands, against the GLM emulator on 127.0.0.1.
 
 Each snippet runs alone (they are written to be copied one at a time), in this interpreter, with
 RUNAPI_BASE_URL pointing at the emulator and a dummy key; both stream shapes get exercised.
@@ -15,13 +15,20 @@ import pytest
 
 from tests.support.fake_runapi import FakeRunAPI
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ("core.md", "cost.md", "embeddings.md", "langchain.md", "llama_index.md")
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = (
+    "README.md",
+    "docs/core.md",
+    "docs/cost.md",
+    "docs/embeddings.md",
+    "docs/langchain.md",
+    "docs/llama_index.md",
+)
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 SNIPPETS = [
     (page, number, code)
     for page in PAGES
-    for number, code in enumerate(BLOCK.findall((DOCS / page).read_text(encoding="utf-8")), 1)
+    for number, code in enumerate(BLOCK.findall((ROOT / page).read_text(encoding="utf-8")), 1)
 ]
 
 
