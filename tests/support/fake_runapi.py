@@ -53,12 +53,13 @@ import itertools
 import json
 import random
 import re
+import secrets
 import socket
 import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,6 +243,47 @@ class _Request:
     body: Any = field(default=None)
 
 
+# Placeholders for the two per-response values of a rendered answer (the id and ``created``):
+# random per process, so no request text can contain them by accident.
+_ID_MARK = secrets.token_hex(15)  # as long as a request id
+_CREATED = secrets.randbelow(9 * 10**9) + 10**9  # ten digits, like a timestamp
+_CREATED_MARK = f'"created":{_CREATED}'
+
+
+class _Answers:
+    """Rendered chat answers, memoised (LRU): an answer depends only on the request body, the
+    stream shape and the chunk count, so it is rendered (``scripted_glm`` and JSON) once, with
+    placeholders for the id and ``created``, and every response fills in its own."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._cache: collections.OrderedDict[tuple[bytes, str | None], tuple[str, ...]] = (
+            collections.OrderedDict()
+        )
+
+    def get(
+        self, raw_body: bytes, body: dict[str, Any], stream_shape: str | None, n_chunks: int
+    ) -> Iterable[str]:
+        """The response body (non-streamed, ``stream_shape`` None) or the ``data:`` payloads of
+        the stream, with the placeholders in."""
+        if n_chunks:  # a huge answer is a one-off, streamed as it is rendered, not cached
+            return _render(body, stream_shape, n_chunks)
+        key = (raw_body, stream_shape)
+        rendered = self._cache.get(key)
+        if rendered is None:
+            rendered = tuple(_render(body, stream_shape, n_chunks))
+            self._cache[key] = rendered
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return rendered
+
+
+def _fill(rendered: str, request_id: str, created: str) -> str:
+    return rendered.replace(_ID_MARK, request_id).replace(_CREATED_MARK, created)
+
+
 class FakeRunAPI:
     """The server; a context manager that starts and stops it."""
 
@@ -266,6 +308,7 @@ class FakeRunAPI:
         self._times_seen: collections.Counter[str] = collections.Counter()
         self._writers: set[asyncio.StreamWriter] = set()
         self._counter = itertools.count(1)
+        self._answers = _Answers()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -556,17 +599,17 @@ class FakeRunAPI:
                 {"error": {"code": "1211", "message": "模型不存在，请检查模型代码。"}},
                 keep_alive=keep_alive,
             )
-        result = answer(body)
-        if fault.kind == "huge":
-            _make_huge(result, fault.n_chunks)
         request_id = self._request_id()
+        created = f'"created":{int(time.time())}'
+        n_chunks = fault.n_chunks if fault.kind == "huge" else 0
         if body.get("stream"):
             shape = request.headers.get("x-fake-stream-shape", self.stream_shape)
+            events = self._answers.get(request.raw_body, body, shape, n_chunks)
             return await self._stream(
-                request, reader, writer, fault, result, request_id, shape, keep_alive
+                request, reader, writer, fault, events, request_id, created, keep_alive
             )
-        completion = _completion(model, result, request_id)
-        data = json.dumps(completion, ensure_ascii=False, separators=_COMPACT).encode()
+        (rendered,) = self._answers.get(request.raw_body, body, None, n_chunks)
+        data = _fill(rendered, request_id, created).encode()
         if fault.kind in ("stall", "cut_stream"):
             writer.write(
                 self._head(
@@ -595,12 +638,11 @@ class FakeRunAPI:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         fault: Fault,
-        result: Answer,
+        events: Iterable[str],
         request_id: str,
-        shape: str,
+        created: str,
         keep_alive: bool,
     ) -> bool:
-        body = request.body
         chunked = self.framing == "chunked" and request.headers.get("x-fake-framing") != "close"
         headers = {
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -619,8 +661,6 @@ class FakeRunAPI:
             data = f"data: {payload}\n\n".encode()
             writer.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
 
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        events = _stream_events(shape, str(body.get("model")), result, request_id, include_usage)
         for count, event in enumerate(events):
             if writer.transport.is_closing():
                 raise _Gone
@@ -651,7 +691,7 @@ class FakeRunAPI:
                     else:
                         emit(payload)
                     break
-            emit(event)
+            emit(_fill(event, request_id, created))
             if count % 64 == 63:
                 await writer.drain()
         if chunked:
@@ -663,6 +703,19 @@ class FakeRunAPI:
 # -------------------------------------------------------------------------------- wire shapes
 
 
+def _render(body: dict[str, Any], stream_shape: str | None, n_chunks: int) -> Iterator[str]:
+    """A chat answer on the wire with placeholders for the id and ``created`` (see _Answers)."""
+    model = str(body.get("model") or "")
+    result = answer(body)
+    if n_chunks:
+        _make_huge(result, n_chunks)
+    if stream_shape is None:
+        completion = _completion(model, result, _ID_MARK, _CREATED)
+        return iter([json.dumps(completion, ensure_ascii=False, separators=_COMPACT)])
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    return _stream_events(stream_shape, model, result, _ID_MARK, _CREATED, include_usage)
+
+
 def _make_huge(result: Answer, n_chunks: int) -> None:
     have = len(split_words(result.content))
     result.tool_calls = []
@@ -671,7 +724,7 @@ def _make_huge(result: Answer, n_chunks: int) -> None:
     result.completion_tokens = max(n_chunks, have) + result.reasoning_tokens
 
 
-def _completion(model: str, result: Answer, request_id: str) -> dict[str, Any]:
+def _completion(model: str, result: Answer, request_id: str, created: int) -> dict[str, Any]:
     message: dict[str, Any] = {"content": result.content, "role": "assistant"}
     if result.reasoning:
         message["reasoning_content"] = result.reasoning
@@ -679,7 +732,7 @@ def _completion(model: str, result: Answer, request_id: str) -> dict[str, Any]:
         message["tool_calls"] = result.tool_calls
     return {
         "choices": [{"finish_reason": result.finish_reason, "index": 0, "message": message}],
-        "created": int(time.time()),
+        "created": created,
         "id": request_id,
         "model": model,
         "object": "chat.completion",
@@ -689,11 +742,11 @@ def _completion(model: str, result: Answer, request_id: str) -> dict[str, Any]:
 
 
 def _stream_events(
-    shape: str, model: str, result: Answer, request_id: str, include_usage: bool
+    shape: str, model: str, result: Answer, request_id: str, created: int, include_usage: bool
 ) -> Iterator[str]:
     """The ``data:`` payloads of a stream, in the native or the normalised shape, then [DONE]."""
     normalised = shape == "normalised"
-    head: dict[str, Any] = {"id": request_id, "created": int(time.time())}
+    head: dict[str, Any] = {"id": request_id, "created": created}
     if normalised:
         head["object"] = "chat.completion.chunk"
     head["model"] = model
