@@ -29,11 +29,10 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
-from runapi_client import Cost, token_counts
+from runapi_client import ConfigurationError, Cost, token_counts
 
 __all__ = [
     "from_wire_message",
-    "has_images",
     "response_kwargs",
     "to_wire_message",
     "to_wire_messages",
@@ -82,8 +81,8 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         elif isinstance(block, (ThinkingBlock, CachePoint)):
             continue  # no place for these in a Chat Completions request
         else:
-            raise ValueError(
-                f"RunAPILLM cannot send a {type(block).__name__} to a chat model; "
+            raise ConfigurationError(
+                f"RunAPILLM cannot send a {type(block).__name__} to a chat model: "
                 "send text, images, tool calls and tool results."
             )
 
@@ -119,14 +118,6 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     return wire
 
 
-def has_images(wire_messages: Sequence[Mapping[str, Any]]) -> bool:
-    return any(
-        isinstance(m.get("content"), list)
-        and any(part.get("type") == "image_url" for part in m["content"])
-        for m in wire_messages
-    )
-
-
 def _image_part(block: ImageBlock) -> dict[str, Any]:
     if block.url:
         url = str(block.url)
@@ -159,7 +150,9 @@ def _normalise_wire_tool_call(call: Any, position: int) -> dict[str, Any]:
     if hasattr(call, "model_dump"):
         call = call.model_dump()
     if not isinstance(call, Mapping):
-        raise ValueError(f"Cannot send tool call {call!r}: expected a dict with id and function.")
+        raise ConfigurationError(
+            f"Cannot send tool call {call!r}: expected a dict with id and function."
+        )
     function = call.get("function") or {}
     return {
         "id": call.get("id") or f"call_{position}",

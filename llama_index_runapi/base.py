@@ -32,7 +32,6 @@ from llama_index.core.llms.llm import ToolSelection
 from runapi_client import (
     AsyncRunAPIClient,
     ChatResult,
-    ConfigurationError,
     ModelInfo,
     Price,
     RunAPIClient,
@@ -42,7 +41,7 @@ from runapi_client import (
 )
 from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
 
-from ._messages import from_wire_message, has_images, response_kwargs, to_wire_messages
+from ._messages import from_wire_message, response_kwargs, to_wire_messages
 from ._streams import StreamView
 from ._tools import force_single_tool_call, tool_request, tool_selections, with_instruction
 
@@ -201,12 +200,8 @@ class RunAPILLM(FunctionCallingLLM):
         if self.max_tokens is not None:
             body["max_tokens"] = self.max_tokens
         info = self.model_info
-        if info.known and not info.image_input and has_images(body["messages"]):
-            # Refused here: a text-only model may not reject the image but answer without it.
-            raise ConfigurationError(
-                f"{self.model} reads text only, and this request holds an image. Use a vision "
-                "model such as 'glm-4.6v' or 'glm-4.5v', or describe the image in text."
-            )
+        # Content a known model cannot read (an image for a text-only GLM) is refused by the
+        # core's request check, before anything is sent.
         if reasoning is not None and (info.reasoning or not info.known):
             body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
         body.update(self.additional_kwargs)

@@ -30,11 +30,23 @@ class ModelInfo:
     """The model thinks, and ``thinking: {"type": "enabled"|"disabled"}`` switches it."""
     reasoning_default: bool = False
     image_input: bool = False
+    file_input: bool = False
+    """PDF and other files as ``file`` content parts."""
     known: bool = True
 
     @property
     def accepts_json_schema(self) -> bool:
         return "json_schema" in self.json_modes
+
+    @property
+    def content_parts(self) -> frozenset[str]:
+        """The user-message content part types the model reads."""
+        parts = {"text"}
+        if self.image_input:
+            parts.add("image_url")
+        if self.file_input:
+            parts.add("file")
+        return frozenset(parts)
 
 
 def _glm(name: str, context: int, output: int, *, image_input: bool = False) -> ModelInfo:
@@ -61,6 +73,7 @@ def _openai(name: str, context: int, output: int) -> ModelInfo:
         json_modes=("json_object", "json_schema"),
         parallel_tool_calls=True,
         image_input=True,
+        file_input=True,
     )
 
 

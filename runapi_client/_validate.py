@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ._catalog import get_model_info
 from ._errors import ConfigurationError
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -31,7 +32,35 @@ def validate_chat_request(body: Mapping[str, Any]) -> None:
                 f"messages[{i}] is a tool result without tool_call_id; "
                 "say which tool call it answers."
             )
+    check_content_parts(model, messages)
     check_parameters(body)
+
+
+_ADVICE = {
+    "image_url": " Use a vision model such as 'glm-4.6v' or 'glm-4.5v', or describe the image "
+    "in text."
+}
+
+
+def check_content_parts(model: str, messages: list[Any]) -> None:
+    """Refuse, before sending, content a known model cannot read: a text-only model handed an
+    image may not reject it but answer as if it were not there. Unknown models are trusted."""
+    info = None
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        info = info or get_model_info(model)
+        if not info.known:
+            return
+        for part in content:
+            kind = part.get("type") if isinstance(part, Mapping) else None
+            if kind not in info.content_parts:
+                raise ConfigurationError(
+                    f"messages[{i}] holds a {kind!r} content part, but {model} reads "
+                    f"{' and '.join(sorted(info.content_parts))} only."
+                    + _ADVICE.get(str(kind), "")
+                )
 
 
 def check_parameters(body: Mapping[str, Any]) -> None:
