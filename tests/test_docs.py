@@ -1,4 +1,4 @@
-"""Every Python snippet in README.md and docs/ runs as it stands, against the GLM emulator on 127.0.0.1.
+"""Every Python snippet in README.md and docs/ runs as is, against the GLM emulator on 127.0.0.1.
 
 Each snippet runs alone (they are written to be copied one at a time), in this interpreter, with
 RUNAPI_BASE_URL pointing at the emulator and a dummy key; both stream shapes get exercised.
