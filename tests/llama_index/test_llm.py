@@ -296,12 +296,18 @@ def test_metadata_from_the_catalog() -> None:
 def test_one_client_per_llm_reused_across_calls() -> None:
     llm, _ = make_llm(json_response(sample("glm-4.6.nonstream.json")))
     llm.chat(USER)
-    first = llm._client
+    first = llm._sync_client()
     llm.chat(USER)
-    assert llm._client is first
+    assert llm._sync_client() is first
     llm.max_retries = 0  # a changed setting is honoured: the client is rebuilt
     llm.chat(USER)
-    assert llm._client is not first and llm._client.max_retries == 0
+    assert llm._sync_client() is not first and llm._sync_client().max_retries == 0
+    llm.default_headers = {"X-A": "1"}
+    llm.chat(USER)
+    rebuilt = llm._sync_client()
+    assert rebuilt.config.default_headers == (("X-A", "1"),)
+    llm.default_headers["X-A"] = "2"  # changed in place: noticed too
+    assert llm._sync_client() is not rebuilt
 
 
 def test_env_key_and_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -317,6 +323,9 @@ def test_env_key_and_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     llm.chat(USER)
     assert server_seen[0].url == "http://127.0.0.1:9/v1/chat/completions"
     assert server_seen[0].headers["authorization"] == "Bearer env-key"
+    monkeypatch.setenv("RUNAPI_API_KEY", "rotated-key")  # read again when it changes
+    llm.chat(USER)
+    assert server_seen[1].headers["authorization"] == "Bearer rotated-key"
 
 
 def test_missing_key_is_reported_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
