@@ -229,11 +229,16 @@ def response_kwargs(
     usage: Mapping[str, Any] | None,
     cost: Cost | None,
     request_id: str | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """``ChatResponse.additional_kwargs``: the server's token counts and the cost in USD."""
+    """``ChatResponse.additional_kwargs``: the server's token counts and the cost in USD.
+
+    ``counts``: ``token_counts(usage)`` when the caller has it already.
+    """
     out: dict[str, Any] = {}
     if usage:
-        counts = token_counts(usage)
+        if counts is None:
+            counts = token_counts(usage)
         out.update(
             prompt_tokens=counts["input"],
             completion_tokens=counts["output"],

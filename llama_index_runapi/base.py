@@ -238,8 +238,11 @@ class RunAPILLM(FunctionCallingLLM):
         choices = completion.get("choices") or [{}]
         choice = choices[0]
         usage = completion.get("usage")
-        reasoning_tokens = token_counts(usage)["reasoning"] if usage else None
-        extra = response_kwargs(usage, result.cost, result.request_id)
+        counts = result.tokens  # the core's, computed once for cost and usage tracking too
+        if counts is None and usage:  # a ChatResult built by hand
+            counts = token_counts(usage)
+        reasoning_tokens = counts["reasoning"] if counts is not None else None
+        extra = response_kwargs(usage, result.cost, result.request_id, counts)
         if choice.get("finish_reason"):
             extra["finish_reason"] = choice["finish_reason"]
         message = from_wire_message(choice.get("message") or {}, reasoning_tokens=reasoning_tokens)

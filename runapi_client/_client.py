@@ -29,7 +29,7 @@ from ._errors import (
     error_from_stream_payload,
     parse_retry_after,
 )
-from ._pricing import Cost, Price, cost_of
+from ._pricing import Cost, Price, cost_of, token_counts
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
@@ -57,11 +57,16 @@ MAX_RETRY_AFTER = 60.0
 
 @dataclass(slots=True)
 class ChatResult:
-    """A finished call: the wire response, what it cost, and the id to quote to support."""
+    """A finished call: the wire response, what it cost, and the id to quote to support.
+
+    ``tokens`` is ``token_counts(usage)`` (None without usage), computed once for the cost and
+    usage tracking and kept for the adapters.
+    """
 
     completion: ChatCompletion
     cost: Cost | None
     request_id: str | None
+    tokens: dict[str, int] | None = None
 
     @property
     def usage(self) -> Usage | None:
@@ -194,8 +199,13 @@ class _Base:
             body = body.replace(key, b"**********")
         return error_from_response(response.status_code, response.headers, body)
 
-    def cost_of(self, model: str, usage: Usage | Mapping[str, Any] | None) -> Cost | None:
-        return cost_of(model, usage, overrides=self.prices)
+    def cost_of(
+        self,
+        model: str,
+        usage: Usage | Mapping[str, Any] | None,
+        counts: Mapping[str, int] | None = None,
+    ) -> Cost | None:
+        return cost_of(model, usage, overrides=self.prices, counts=counts)
 
     def _prepare(self, body: Mapping[str, Any], *, stream: bool) -> bytes:
         validate_chat_request(body)
@@ -215,10 +225,11 @@ class _Base:
         if not isinstance(model, str) or not model:  # a server may send junk; price what we asked
             model = request_model
         usage = completion.get("usage")
-        cost = self.cost_of(model, usage) if usage else None
+        counts = token_counts(usage) if usage else None
+        cost = self.cost_of(model, usage, counts) if usage else None
         # A finished call counts even without usage (a successful request; its cost unknown).
-        record_usage(model, usage, cost)
-        return ChatResult(completion=completion, cost=cost, request_id=request_id)
+        record_usage(model, usage, cost, counts)
+        return ChatResult(completion=completion, cost=cost, request_id=request_id, tokens=counts)
 
     def _prepare_embeddings(self, body: Mapping[str, Any]) -> bytes:
         model = body.get("model")
@@ -243,9 +254,12 @@ class _Base:
             raise error_from_response(502, {}, json.dumps(response)[:500])
         model = response.get("model") or request_model
         usage = response.get("usage")
-        cost = self.cost_of(model, usage) if usage else None
         if usage:
-            record_usage(model, usage, cost)
+            counts = token_counts(usage)
+            cost = self.cost_of(model, usage, counts)
+            record_usage(model, usage, cost, counts)
+        else:
+            cost = None
         vectors = [
             item["embedding"] for item in sorted(response["data"], key=lambda d: d.get("index", 0))
         ]

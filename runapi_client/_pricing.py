@@ -140,8 +140,12 @@ def cost_of(
     *,
     price: Price | None = None,
     overrides: Mapping[str, Price] | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> Cost | None:
-    """The cost of a call, or ``None`` when the model's price is unknown (warned once)."""
+    """The cost of a call, or ``None`` when the model's price is unknown (warned once).
+
+    ``counts``: ``token_counts(usage)`` when the caller has it already.
+    """
     if not usage:
         return None
     if price is None:
@@ -158,7 +162,8 @@ def cost_of(
                 stacklevel=3,
             )
         return None
-    counts = token_counts(usage)
+    if counts is None:
+        counts = token_counts(usage)
     cached = counts["cache_read"]
     cache_read_rate = price.input if price.cache_read is None else price.cache_read
     per = 1_000_000.0

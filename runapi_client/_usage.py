@@ -58,8 +58,16 @@ class UsageTracker:
     def successful_requests(self) -> int:
         return self.requests
 
-    def add(self, model: str, usage: Mapping[str, Any] | None, cost: Cost | None) -> None:
-        counts = token_counts(usage or {})
+    def add(
+        self,
+        model: str,
+        usage: Mapping[str, Any] | None,
+        cost: Cost | None,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        """Count one request; ``counts`` is ``token_counts(usage)`` if the caller has it."""
+        if counts is None:
+            counts = token_counts(usage or {})
         amount = cost.total if cost is not None else 0.0
         with self._lock:
             per = self.by_model.get(model)
@@ -145,6 +153,11 @@ def check_budgets() -> None:
         tracker.check_budget()
 
 
-def record_usage(model: str, usage: Mapping[str, Any] | None, cost: Cost | None) -> None:
+def record_usage(
+    model: str,
+    usage: Mapping[str, Any] | None,
+    cost: Cost | None,
+    counts: Mapping[str, int] | None = None,
+) -> None:
     for tracker in _trackers():
-        tracker.add(model, usage, cost)
+        tracker.add(model, usage, cost, counts)

@@ -22,6 +22,7 @@ from runapi_client import (
     RunAPIClient,
     ServerError,
     _pool,
+    token_counts,
     track_usage,
 )
 from tests.support.wire import WIRE_SAMPLES
@@ -92,6 +93,7 @@ def test_non_stream_request_and_result() -> None:
         result.completion["request_id"] == "20251103162614ab25f9b375f8437a"
     )  # unknown fields kept
     assert result.request_id == "r-1"
+    assert result.usage is not None and result.tokens == token_counts(result.usage)
     # 81 prompt (6 cached) + 186 completion on glm-4.6: $0.30 / $0.06 / $1.10 per 1M
     assert result.cost is not None
     assert result.cost.input == pytest.approx(75 * 0.30 / 1e6)
