@@ -176,7 +176,7 @@ def llama_index_rag() -> None:
             docs, embed_model=RunAPIEmbedding(model=EMBED_MODEL)
         )
     engine = index.as_query_engine(llm=RunAPILLM(model=MODEL, temperature=0), similarity_top_k=2)
-    question = "How is the cost of a call computed?"
+    question = "What does a stream that ends before its finish reason raise?"
     print(f"  Q: {question}")
     with Spinner("retrieving and answering"):
         answer = engine.query(question)

@@ -257,13 +257,22 @@ def extractive_answer(user_text: str) -> str | None:
     if match is None:
         return None
     query = {w.lower() for w in re.findall(r"\w+", match["query"]) if len(w) > 3}
-    prose, in_code = [], False
+    # Paragraphs of prose (wrapped lines joined), then sentences.
+    paragraphs: list[list[str]] = [[]]
+    in_code = False
     for line in match["context"].splitlines():
         if line.startswith("```"):
             in_code = not in_code  # code, tables and metadata are not sentences to quote
         elif line.strip() and not in_code and not _METADATA_LINE.match(line) and line[0] != "|":
-            prose.append(line.strip())
-    sentences = [s for line in prose for s in re.split(r"(?<=[.!?])\s+", line) if len(s) > 20]
+            paragraphs[-1].append(line.strip().lstrip("-#* "))
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    sentences = [
+        s
+        for lines in paragraphs
+        for s in re.split(r"(?<=[.!?])\s+", " ".join(lines))
+        if len(s) > 20
+    ]
     if not sentences:
         return None
     scored = sorted(
