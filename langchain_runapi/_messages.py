@@ -245,8 +245,9 @@ def parse_wire_tool_calls(
     return valid, invalid
 
 
-def completion_to_message(completion: Mapping[str, Any]) -> AIMessage:
-    """A non-streamed wire completion -> ``AIMessage`` (without usage or cost)."""
+def completion_to_message(completion: Mapping[str, Any], **fields: Any) -> AIMessage:
+    """A non-streamed wire completion -> ``AIMessage``; ``fields`` (response_metadata,
+    usage_metadata) are set at construction, which is cheaper than pydantic assignments."""
     choices = completion.get("choices") or [{}]
     message = choices[0].get("message") or {}
     additional_kwargs: dict[str, Any] = {}
@@ -260,6 +261,7 @@ def completion_to_message(completion: Mapping[str, Any]) -> AIMessage:
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         id=completion.get("id") or None,
+        **fields,
     )
 
 

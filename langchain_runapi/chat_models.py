@@ -275,13 +275,13 @@ class ChatRunAPI(BaseChatModel):
         return body
 
     def _chat_result(self, result: WireResult, model: str) -> ChatResult:
-        completion = result.completion
-        message = completion_to_message(completion)
-        message.response_metadata = self._final_metadata(result, model)
-        if result.usage:
-            message.usage_metadata = usage_to_metadata(result.usage)
-        llm_output = {"model_name": message.response_metadata["model_name"],
-                      "token_usage": dict(result.usage or {})}
+        metadata = self._final_metadata(result, model)
+        message = completion_to_message(
+            result.completion,
+            response_metadata=metadata,
+            usage_metadata=usage_to_metadata(result.usage) if result.usage else None,
+        )
+        llm_output = {"model_name": metadata["model_name"], "token_usage": dict(result.usage or {})}
         return ChatResult(generations=[ChatGeneration(message=message)], llm_output=llm_output)
 
     @staticmethod
