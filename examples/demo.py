@@ -14,20 +14,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import os
 import sys
 import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CASSETTE = ROOT / "cassettes" / "demo" / "demo.yaml"
+DOCS_SNAPSHOT = CASSETTE.with_name("docs-snapshot.json")
+"""The docs/ pages as they were when the cassette was recorded: replay indexes these, so that
+editing the docs does not invalidate the recorded embeddings."""
 MODEL = "glm-4.6"
 EMBED_MODEL = "text-embedding-3-small"
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
+# RunAPI publishes no embedding prices: the table below says "unpriced" instead.
+warnings.filterwarnings("ignore", message="No price known for model 'text-embedding")
 
 
 class Spinner:
@@ -157,20 +164,37 @@ def llama_index_chat_and_agent() -> None:
     print(f"  agent: {clip(str(answer))}")
 
 
-def llama_index_rag() -> None:
-    from llama_index.core import Settings, SimpleDirectoryReader, VectorStoreIndex
+def load_docs(source: str) -> list[Any]:
+    """docs/*.md as LlamaIndex documents: read live ("live"), read live and saved with the
+    cassette ("record"), or the saved snapshot ("replay"). Built the same way in every case,
+    so replay splits them into the same chunks as were embedded when recording."""
+    from llama_index.core import Document
+
+    if source == "replay":
+        pages = json.loads(DOCS_SNAPSHOT.read_text(encoding="utf-8"))
+    else:
+        pages = [
+            {"file_name": path.name, "text": path.read_text(encoding="utf-8")}
+            for path in sorted((ROOT / "docs").glob("*.md"))
+        ]
+        if source == "record":
+            DOCS_SNAPSHOT.write_text(
+                json.dumps(pages, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
+    return [Document(text=p["text"], metadata={"file_name": p["file_name"]}) for p in pages]
+
+
+def llama_index_rag(docs_source: str) -> None:
+    from llama_index.core import Settings, VectorStoreIndex
 
     from llama_index_runapi import RunAPILLM
     from llama_index_runapi.embeddings import RunAPIEmbedding
 
     heading("LlamaIndex: RAG over this repository's docs/ (RunAPIEmbedding + RunAPILLM)")
+    if docs_source == "replay":
+        print("  (offline: the docs/ pages as recorded with the cassette)")
     Settings.chunk_size = 512
-    docs = SimpleDirectoryReader(
-        str(ROOT / "docs"),
-        required_exts=[".md"],
-        file_metadata=lambda path: {"file_name": Path(path).name},  # no local paths in prompts
-    ).load_data()
-    docs.sort(key=lambda d: d.metadata.get("file_name", ""))
+    docs = load_docs(docs_source)
     with Spinner(f"embedding {len(docs)} documents"):
         index = VectorStoreIndex.from_documents(
             docs, embed_model=RunAPIEmbedding(model=EMBED_MODEL)
@@ -241,6 +265,7 @@ def main() -> int:
 
     live = bool(os.environ.get("RUNAPI_API_KEY")) and not args.record_emulator
     emulator_origin = None
+    docs_source = "record" if (args.record or args.record_emulator) else "live"
     context: contextlib.AbstractContextManager[object]
     if args.record_emulator:
         print("Recording the demo cassette against the local GLM emulator.")
@@ -272,12 +297,13 @@ def main() -> int:
         os.environ["RUNAPI_API_KEY"] = "offline-replay-no-key"
         os.environ.pop("RUNAPI_BASE_URL", None)
         context = _cassette("none")
+        docs_source = "replay"
 
     with context, track_usage() as tracker:
         langchain_chain()
         langgraph_agent()
         llama_index_chat_and_agent()
-        llama_index_rag()
+        llama_index_rag(docs_source)
     cost_table(tracker)
     if emulator_origin is not None:
         # Recorded against 127.0.0.1:PORT; replay expects the default base URL.
