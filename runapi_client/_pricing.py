@@ -27,7 +27,9 @@ __all__ = [
     "set_price",
 ]
 
-PRICES_AS_OF = "2026-11-01"
+PRICES_AS_OF = "2026-11-29"
+"""When these rates were copied from RunAPI's model pages (as collected in the project's wire
+samples) into this table; the pages themselves carry no date."""
 
 
 @dataclass(frozen=True, slots=True)
