@@ -3,7 +3,7 @@
 It takes bytes as the network delivers them (split anywhere, even inside a CRLF or a UTF-8
 character) and returns whole events. Lines end in CRLF, LF or a lone CR; ``data:`` lines of one
 event are joined with ``\\n``; comment lines (``:`` first) are skipped; one leading space after
-the colon is dropped.
+the colon is dropped; a byte order mark opening the stream is dropped.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
+
+_BOM = "\ufeff".encode()
 
 
 @dataclass(slots=True)
@@ -24,7 +26,7 @@ class ServerSentEvent:
 class SSEDecoder:
     """Feed bytes with :meth:`feed`; call :meth:`close` at end of stream."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_retry", "_skip_lf")
+    __slots__ = ("_at_start", "_buffer", "_data", "_event", "_id", "_retry", "_skip_lf")
 
     def __init__(self) -> None:
         self._buffer = b""
@@ -34,10 +36,22 @@ class SSEDecoder:
         self._retry: int | None = None
         # A chunk that ended in CR may be the first half of CRLF: drop a LF that starts the next.
         self._skip_lf = False
+        # Until the first 3 bytes are in, they may be a byte order mark, which the spec strips.
+        self._at_start = True
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         if not chunk:
             return []
+        if self._at_start:
+            head = self._buffer + chunk
+            if len(head) < len(_BOM) and _BOM.startswith(head):
+                self._buffer = head  # maybe a BOM split across chunks: wait for the rest
+                return []
+            self._at_start = False
+            self._buffer = b""
+            chunk = head[len(_BOM) :] if head.startswith(_BOM) else head
+            if not chunk:
+                return []
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":

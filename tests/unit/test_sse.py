@@ -82,3 +82,20 @@ def test_every_sample_same_events_at_any_byte_boundary(cuts: list[int]) -> None:
 def test_arbitrary_bytes_never_crash(data: bytes, cuts: list[int]) -> None:
     events = decode(split_at(data, cuts))
     assert all(isinstance(e.data, str) for e in events)
+
+
+@settings(max_examples=100, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=6))
+def test_leading_bom_is_stripped_wherever_the_stream_is_split(cuts: list[int]) -> None:
+    # The spec strips one U+FEFF at the start of the stream; kept, it hides the first field name
+    # ("\ufeffdata") and the first event is lost.
+    raw = b'\xef\xbb\xbfdata: {"a":1}\n\ndata: [DONE]\n\n'
+    assert [e.data for e in decode(split_at(raw, cuts))] == ['{"a":1}', "[DONE]"]
+
+
+def test_only_a_leading_bom_is_stripped() -> None:
+    bom = "\ufeff".encode()
+    assert [e.data for e in decode([b"data: a\n\n" + bom + b"data: b\n\n"])] == ["a"]
+    assert [e.data for e in decode([b"data: " + bom + b"x\n\n"])] == ["\ufeffx"]
+    assert decode([bom[:2]]) == []
+
