@@ -3,7 +3,8 @@
 It takes bytes as the network delivers them (split anywhere, even inside a CRLF or a UTF-8
 character) and returns whole events. Lines end in CRLF, LF or a lone CR; ``data:`` lines of one
 event are joined with ``\\n``; comment lines (``:`` first) are skipped; one leading space after
-the colon is dropped; a byte order mark opening the stream is dropped.
+the colon is dropped; a byte order mark opening the stream is dropped; an event with empty data
+is not dispatched.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ class SSEDecoder:
         # other field names are ignored, as the spec says
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
-        if self._data:
+        # Spec: an empty data buffer dispatches nothing (``data:`` alone is a keep-alive).
+        if self._data and (len(self._data) > 1 or self._data[0]):
             data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
             events.append(
                 ServerSentEvent(

@@ -99,3 +99,8 @@ def test_only_a_leading_bom_is_stripped() -> None:
     assert [e.data for e in decode([b"data: " + bom + b"x\n\n"])] == ["\ufeffx"]
     assert decode([bom[:2]]) == []
 
+
+def test_empty_data_is_not_dispatched() -> None:
+    # Spec: an event whose data buffer is empty is not dispatched (a `data:` keep-alive).
+    assert [e.data for e in decode([b"data:\n\ndata: \n\ndata: a\n\n"])] == ["a"]
+    assert [e.data for e in decode([b"data:\ndata:\n\n"])] == ["\n"]
