@@ -135,7 +135,8 @@ def track_usage(
         _active.reset(token)
         if all_threads:
             with _process_lock:
-                _process_wide.remove(tracker)
+                # By identity: trackers are dataclasses, and two with equal totals compare equal.
+                _process_wide[:] = [t for t in _process_wide if t is not tracker]
 
 
 def _trackers() -> tuple[UsageTracker, ...]:
@@ -143,7 +144,7 @@ def _trackers() -> tuple[UsageTracker, ...]:
     if not _process_wide:  # the common case: no lock, no copy
         return scoped
     with _process_lock:
-        extra = tuple(t for t in _process_wide if t not in scoped)
+        extra = tuple(t for t in _process_wide if not any(t is s for s in scoped))
     return scoped + extra
 
 

@@ -458,3 +458,28 @@ def test_parameters_out_of_range_refused_before_sending(extra: dict[str, Any], m
     with pytest.raises(ConfigurationError, match=match):
         sync_client(handler).chat_completion({**BODY, **extra})
     assert seen == []
+
+
+def test_usage_trackers_are_told_apart_by_identity_not_equal_totals() -> None:
+    # Two fresh trackers hold equal totals; compared by value, a process-wide one was taken for
+    # a thread's own scoped tracker (and skipped), and leaving a block removed the wrong one.
+    import threading
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=sample("glm-4.6.nonstream.json"))
+
+    def call() -> None:
+        sync_client(handler).chat_completion(BODY)
+
+    def in_own_block() -> None:
+        with track_usage():
+            call()
+
+    with track_usage(all_threads=True) as everywhere:
+        with track_usage(all_threads=True):
+            pass
+        for target in (call, in_own_block):
+            thread = threading.Thread(target=target)  # plain threads: no copied context
+            thread.start()
+            thread.join()
+    assert everywhere.requests == 2
