@@ -34,6 +34,7 @@ class StreamAccumulator:
 
     __slots__ = (
         "_content",
+        "_last_tool",
         "_reasoning",
         "_tools",
         "chunks",
@@ -50,6 +51,7 @@ class StreamAccumulator:
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._tools: dict[int, _ToolCallParts] = {}
+        self._last_tool: int | None = None
         self.id: str | None = None
         self.model: str | None = None
         self.created: int | None = None
@@ -103,10 +105,11 @@ class StreamAccumulator:
                 self.finish_reason = finish
 
     def _add_tool_calls(self, calls: list[Any]) -> None:
-        for position, call in enumerate(calls):
+        for call in calls:
             index = call.get("index")
-            if index is None:
-                index = position  # some servers omit index on whole calls
+            if index is None:  # some servers omit it; see _index_of
+                index = self._index_of(call)
+            self._last_tool = index
             parts = self._tools.get(index)
             if parts is None:
                 parts = self._tools[index] = _ToolCallParts()
@@ -123,6 +126,20 @@ class StreamAccumulator:
                 parts.arguments.append(
                     arguments if isinstance(arguments, str) else _dumps(arguments)
                 )
+
+    def _index_of(self, call: Any) -> int:
+        """The slot of a call delta without ``index``: the call with its id, else a new call if
+        it has an id or a new name, else the call being streamed (a continuation)."""
+        call_id = call.get("id")
+        if call_id:
+            for i, parts in self._tools.items():
+                if parts.id == call_id:
+                    return i
+        elif self._last_tool is not None:
+            name = (call.get("function") or {}).get("name")
+            if not name or name == self._tools[self._last_tool].name:
+                return self._last_tool
+        return max(self._tools, default=-1) + 1
 
     @property
     def content(self) -> str:

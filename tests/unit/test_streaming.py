@@ -138,3 +138,33 @@ def test_same_result_for_any_chunking(size: int) -> None:
     for path in SAMPLES.glob("*.sse"):
         data = path.read_bytes()
         assert accumulate(data, size).completion() == accumulate(data).completion()
+
+
+def _tool_delta(*calls: dict[str, object]) -> dict[str, object]:
+    return {"choices": [{"index": 0, "delta": {"tool_calls": list(calls)}}]}
+
+
+def test_tool_calls_without_index_in_later_deltas() -> None:
+    # Whole calls in separate deltas, no index: each is its own call, not call 0's arguments.
+    acc = StreamAccumulator()
+    acc.add(_tool_delta({"id": "a", "function": {"name": "f", "arguments": '{"x":1}'}}))
+    acc.add(_tool_delta({"id": "b", "function": {"name": "g", "arguments": '{"y":2}'}}))
+    calls = acc.tool_calls()
+    assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls] == [
+        ("a", "f", '{"x":1}'),
+        ("b", "g", '{"y":2}'),
+    ]
+    # A continuation without index (nor id) belongs to the call being streamed, here the second.
+    acc = StreamAccumulator()
+    acc.add(_tool_delta({"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}))
+    acc.add(_tool_delta({"index": 1, "id": "b", "function": {"name": "g", "arguments": '{"q":'}}))
+    acc.add(_tool_delta({"function": {"arguments": '"x"}'}}))
+    acc.add(_tool_delta({"id": "b", "function": {"arguments": ""}}))  # id repeated, no index
+    calls = acc.tool_calls()
+    assert [c["function"]["arguments"] for c in calls] == ["{}", '{"q":"x"}']
+    # Several whole calls in one delta without index or id still get one slot each.
+    acc = StreamAccumulator()
+    acc.add(_tool_delta(
+        {"function": {"name": "f", "arguments": "{}"}}, {"function": {"name": "g"}}
+    ))
+    assert [c["function"]["name"] for c in acc.tool_calls()] == ["f", "g"]
