@@ -107,6 +107,15 @@ def _retry_delay(
     return hint if hint <= MAX_RETRY_AFTER else None
 
 
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one."""
+    try:
+        data = response.json()
+    except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def _transport_error(exc: Exception, what: str) -> RunAPIError:
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__
@@ -445,27 +454,33 @@ class RunAPIClient(_Base):
             )
             time.sleep(delay)
 
+    def _send_json(
+        self, method: str, path: str, content: bytes | None
+    ) -> tuple[dict[str, Any], httpx.Response]:
+        """Send with retries and return the JSON object answered; a 200 whose body is not one
+        (a proxy's HTML page) is a retryable 502 ``ServerError``."""
+        attempt = [0]
+        while True:
+            response = self._send(method, path, content, stream=False, attempt=attempt)
+            data = _json_object(response)
+            if data is not None:
+                return data, response
+            err = error_from_response(502, response.headers, response.content)
+            delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
+            if delay is None:
+                raise err from None
+            attempt[0] += 1
+            time.sleep(delay)
+
     def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
         """``POST /chat/completions`` (not streamed)."""
         content = self._prepare(body, stream=False)
-        attempt = [0]
-        while True:
-            response = self._send(
-                "POST", "/chat/completions", content, stream=False, attempt=attempt
-            )
-            try:
-                completion: ChatCompletion = response.json()
-                if not isinstance(completion, dict):
-                    raise ValueError("the body is JSON but not an object")
-            except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
-                err = error_from_response(502, response.headers, response.content)
-                delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
-                if delay is None:
-                    raise err from None
-                attempt[0] += 1
-                time.sleep(delay)
-                continue
-            return self._finish(completion, body["model"], response.headers.get("x-request-id"))
+        completion, response = self._send_json("POST", "/chat/completions", content)
+        return self._finish(
+            completion,  # type: ignore[arg-type]
+            body["model"],
+            response.headers.get("x-request-id"),
+        )
 
     def stream_chat_completion(self, body: Mapping[str, Any]) -> ChatStream:
         """``POST /chat/completions`` with ``stream: true``; iterate the returned stream."""
@@ -475,15 +490,12 @@ class RunAPIClient(_Base):
     def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         """``POST /embeddings`` for one batch (see ``embed_texts`` for batching)."""
         content = self._prepare_embeddings(body)
-        response = self._send("POST", "/embeddings", content, stream=False, attempt=[0])
-        return self._finish_embeddings(
-            response.json(), body["model"], response.headers.get("x-request-id")
-        )
+        data, response = self._send_json("POST", "/embeddings", content)
+        return self._finish_embeddings(data, body["model"], response.headers.get("x-request-id"))
 
     def list_models(self) -> list[Model]:
-        response = self._send("GET", "/models", None, stream=False, attempt=[0])
-        data = response.json()
-        return list(data.get("data", [])) if isinstance(data, dict) else []
+        data, _ = self._send_json("GET", "/models", None)
+        return list(data.get("data") or [])
 
 
 class ChatStream(_StreamBase):
@@ -653,26 +665,30 @@ class AsyncRunAPIClient(_Base):
             )
             await asyncio.sleep(delay)
 
-    async def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
-        content = self._prepare(body, stream=False)
+    async def _send_json(
+        self, method: str, path: str, content: bytes | None
+    ) -> tuple[dict[str, Any], httpx.Response]:
         attempt = [0]
         while True:
-            response = await self._send(
-                "POST", "/chat/completions", content, stream=False, attempt=attempt
-            )
-            try:
-                completion: ChatCompletion = response.json()
-                if not isinstance(completion, dict):
-                    raise ValueError("the body is JSON but not an object")
-            except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
-                err = error_from_response(502, response.headers, response.content)
-                delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
-                if delay is None:
-                    raise err from None
-                attempt[0] += 1
-                await asyncio.sleep(delay)
-                continue
-            return self._finish(completion, body["model"], response.headers.get("x-request-id"))
+            response = await self._send(method, path, content, stream=False, attempt=attempt)
+            data = _json_object(response)
+            if data is not None:
+                return data, response
+            err = error_from_response(502, response.headers, response.content)
+            delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
+            if delay is None:
+                raise err from None
+            attempt[0] += 1
+            await asyncio.sleep(delay)
+
+    async def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
+        content = self._prepare(body, stream=False)
+        completion, response = await self._send_json("POST", "/chat/completions", content)
+        return self._finish(
+            completion,  # type: ignore[arg-type]
+            body["model"],
+            response.headers.get("x-request-id"),
+        )
 
     def stream_chat_completion(self, body: Mapping[str, Any]) -> AsyncChatStream:
         content = self._prepare(body, stream=True)
@@ -680,15 +696,12 @@ class AsyncRunAPIClient(_Base):
 
     async def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         content = self._prepare_embeddings(body)
-        response = await self._send("POST", "/embeddings", content, stream=False, attempt=[0])
-        return self._finish_embeddings(
-            response.json(), body["model"], response.headers.get("x-request-id")
-        )
+        data, response = await self._send_json("POST", "/embeddings", content)
+        return self._finish_embeddings(data, body["model"], response.headers.get("x-request-id"))
 
     async def list_models(self) -> list[Model]:
-        response = await self._send("GET", "/models", None, stream=False, attempt=[0])
-        data = response.json()
-        return list(data.get("data", [])) if isinstance(data, dict) else []
+        data, _ = await self._send_json("GET", "/models", None)
+        return list(data.get("data") or [])
 
 
 class AsyncChatStream(_StreamBase):

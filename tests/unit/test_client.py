@@ -483,3 +483,29 @@ def test_usage_trackers_are_told_apart_by_identity_not_equal_totals() -> None:
             thread.start()
             thread.join()
     assert everywhere.requests == 2
+
+
+def test_not_json_success_body_is_typed_error_for_every_endpoint() -> None:
+    # embeddings and list_models let json.JSONDecodeError out: not a RunAPIError, never retried.
+    def html() -> httpx.Response:
+        return httpx.Response(200, text="<html><title>Captive portal</title></html>")
+
+    embed = {"model": "text-embedding-3-small", "input": ["a"]}
+    handler, seen = sequence(*[html() for _ in range(3)])
+    with pytest.raises(ServerError, match="HTML page"):
+        sync_client(handler).embeddings(embed)
+    assert len(seen) == 3
+    handler, seen = sequence(*[html() for _ in range(3)])
+    with pytest.raises(ServerError, match="HTML page"):
+        sync_client(handler).list_models()
+    assert len(seen) == 3
+
+    async def run() -> None:
+        handler, seen = sequence(*[html() for _ in range(3)])
+        with pytest.raises(ServerError, match="HTML page"):
+            await async_client(handler).embeddings(embed)
+        handler, seen = sequence(html(), httpx.Response(200, json={"data": [{"id": "glm-4.6"}]}))
+        assert await async_client(handler).list_models() == [{"id": "glm-4.6"}]
+        assert len(seen) == 2
+
+    asyncio.run(run())
