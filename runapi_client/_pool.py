@@ -3,17 +3,19 @@ per configuration and event loop.
 
 An ``AsyncClient`` holds sockets bound to the loop that opened them; reusing it from another
 loop fails ("Event loop is closed"), which is what breaks a script that calls ``asyncio.run``
-twice or a notebook cell re-run. So async pools are keyed by loop, held weakly: when a loop is
-collected its pool goes with it.
+twice or a notebook cell re-run. So async pools are keyed by loop and closed on their loop when
+``asyncio.run()`` shuts it down; the pools of loops closed some other way are dropped when a new
+loop asks for one (the weak key alone never frees them: their connections reference the loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from urllib.request import getproxies
 
 import httpx
@@ -147,12 +149,55 @@ def close_sync_http_client(key: tuple[str, float | None]) -> None:
         client.close()
 
 
+_watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _close_with_the_loop(pools: dict[Hashable, httpx.AsyncClient]) -> AsyncGenerator[None, None]:
+    """An async generator parked at its ``yield`` for the loop's life. ``asyncio.run()`` (and
+    ``asyncio.Runner``, notebooks' kernels) close a loop's async generators before closing the
+    loop, so its ``finally`` closes that loop's pools on the loop, sockets and all."""
+
+    async def watch() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            # Forget the loop first: this generator holds the loop's finalizer hook, so an entry
+            # left behind would keep the loop alive.
+            loop = asyncio.get_running_loop()
+            with _lock:
+                _async.pop(loop, None)
+                _watchers.pop(loop, None)
+            clients = list(pools.values())
+            pools.clear()
+            for client in clients:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+
+    watcher = watch()
+    # asend() registers it with the running loop's async generator hooks; stepping the
+    # returned awaitable once runs it to its yield without awaiting anything.
+    with contextlib.suppress(StopIteration):
+        watcher.asend(None).send(None)
+    return watcher
+
+
 def async_http_client(key: tuple[str, float | None]) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     per_loop = _async.get(loop)
     if per_loop is None:
         with _lock:
-            per_loop = _async.setdefault(loop, {})
+            # A pool's kept-alive connections reference their loop, so the weak key alone never
+            # frees a closed loop (one leaked loop and pool per asyncio.run()); a new loop is the
+            # moment to drop them. Their sockets cannot be closed on a closed loop anyway.
+            for old in [old for old in list(_async.keys()) if old.is_closed()]:
+                _async.pop(old, None)
+                _watchers.pop(old, None)
+            per_loop = _async.get(loop)
+            if per_loop is None:
+                per_loop = _async[loop] = {}
+                _watchers[loop] = _close_with_the_loop(per_loop)
     client = per_loop.get(key)
     if client is None or client.is_closed:
         sharded = _ShardedAsyncTransport(LIMITS)

@@ -123,3 +123,38 @@ def test_async_pool_has_a_direct_sharded_transport() -> None:
         await client.aclose()
 
     asyncio.run(check())
+
+
+def test_a_closed_loops_pool_is_closed_and_the_loop_freed() -> None:
+    # A pool's open connections hold their loop (socket transports keep a reference to it), so
+    # the weak key alone never let go: each asyncio.run() kept its loop and pool alive.
+    import gc
+    import weakref
+
+    key = ("http://127.0.0.1:9/v1", 60.0)
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+    clients: list[httpx.AsyncClient] = []
+
+    async def use_pool() -> None:
+        loop = asyncio.get_running_loop()
+        loops.append(weakref.ref(loop))
+        client = _pool.async_http_client(key)
+        client._held_loop = loop  # type: ignore[attr-defined]  # as a kept-alive socket does
+        clients.append(client)
+
+    for _ in range(3):
+        asyncio.run(use_pool())  # shuts down its loop's async generators: the pool closes
+    assert all(client.is_closed for client in clients)
+    clients.clear()
+    gc.collect()
+    assert [ref() is None for ref in loops] == [True, True, True]
+
+    # A loop closed without that shutdown: its pool is dropped when a new loop asks for one.
+    bare = asyncio.new_event_loop()
+    bare.run_until_complete(use_pool())
+    bare.close()
+    del bare
+    asyncio.run(use_pool())
+    clients.clear()
+    gc.collect()
+    assert loops[3]() is None and loops[4]() is None
