@@ -204,10 +204,15 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, A
                 title = match.group(1) if match else None
                 return (f"the server sent an HTML page{f' ({title})' if title else ''}", None, text)
             return text[:500], None, text
+    whole = parsed
+    if isinstance(parsed, list) and parsed and isinstance(parsed[0], dict):
+        parsed = parsed[0]  # a batch of errors (Google-style gateways): the first says enough
     if not isinstance(parsed, dict):
         shown = _as_str(parsed)
         return (shown[:500] if shown else None), None, parsed
     err = parsed.get("error", parsed)
+    if isinstance(err, list) and err and isinstance(err[0], dict):
+        err = err[0]
     message: str | None
     code: str | None = None
     if isinstance(err, dict):
@@ -227,7 +232,7 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, A
             for field, v in details.items()
         )
         message = f"{message}: {flat}" if message else flat
-    return message, code, parsed
+    return message, code, whole
 
 
 def _lower(headers: Mapping[str, str]) -> Mapping[str, str]:

@@ -148,3 +148,13 @@ def test_errors_pickle() -> None:
     again = pickle.loads(pickle.dumps(err))
     assert type(again) is RateLimitError
     assert again.retry_after == 3.0 and again.status_code == 429 and str(again) == str(err)
+
+
+def test_error_as_a_list_gives_its_first_error() -> None:
+    from runapi_client._errors import parse_error_body as parse
+
+    body = b'{"error": [{"message": "bad thing", "code": "x"}, {"message": "2"}]}'
+    message, code, _ = parse(body)
+    assert (message, code) == ("bad thing", "x")
+    message, code, _ = parse(b'[{"error": {"message": "bad thing", "code": "x"}}]')
+    assert (message, code) == ("bad thing", "x")
