@@ -108,7 +108,8 @@ def get_price(model: str, overrides: Mapping[str, Price] | None = None) -> Price
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    # A count that is not a whole number >= 0 is junk: counted as 0, never a negative cost.
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def token_counts(usage: Usage | Mapping[str, Any]) -> dict[str, int]:

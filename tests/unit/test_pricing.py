@@ -148,3 +148,12 @@ def test_price_list_failure_keeps_table(monkeypatch: pytest.MonkeyPatch) -> None
     price_list = PriceList(http_client=httpx.Client(transport=httpx.MockTransport(handler)))
     assert price_list.refresh(["glm-4.6"]) == {}
     assert get_price("glm-4.6") == Price(input=0.30, output=1.10, cache_read=0.06)
+
+
+def test_negative_or_junk_token_counts_never_make_a_negative_cost() -> None:
+    from runapi_client import cost_of, token_counts
+
+    counts = token_counts({"prompt_tokens": -5, "completion_tokens": -3, "total_tokens": -8})
+    assert all(v >= 0 for v in counts.values())
+    cost = cost_of("glm-4.6", {"prompt_tokens": 10, "completion_tokens": -3})
+    assert cost is not None and cost.output == 0.0 and cost.total >= 0
