@@ -1,7 +1,9 @@
 """``make bench``: RunAPI's clients against raw httpx and the OpenAI-based peers, on one machine.
 
-It starts the fake RunAPI server (``tests.support.fake_runapi``) as its own process on
-127.0.0.1 (a fresh one per client run), so it does not share a GIL with the client measured,
+It starts a server as its own process on 127.0.0.1 (a fresh one per client run): by default
+``bench/server.py``, which answers chat completions with the fake RunAPI server's bytes at a
+lower CPU cost per request (``--server emulator``: ``tests.support.fake_runapi`` itself), so it
+does not share a GIL with the client measured,
 and runs every client in a fresh interpreter (``bench/clients.py``) once per round, alternating
 the order of clients from round to round, and reports the median of the rounds for:
 
@@ -60,9 +62,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-def start_server(shape: str) -> tuple[subprocess.Popen[str], str]:
+SERVERS = {"lean": "bench.server", "emulator": "tests.support.fake_runapi"}
+
+
+def start_server(shape: str, kind: str = "lean") -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_runapi", "--port", "0", "--stream-shape", shape],
+        [sys.executable, "-m", SERVERS[kind], "--port", "0", "--stream-shape", shape],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -72,13 +77,13 @@ def start_server(shape: str) -> tuple[subprocess.Popen[str], str]:
     line = server.stdout.readline().strip()
     if not line.startswith("http://"):
         server.kill()
-        raise SystemExit(f"the fake server did not start (it printed {line!r})")
+        raise SystemExit(f"the {kind} server did not start (it printed {line!r})")
     return server, line
 
 
-def run_worker(client: str, shape: str, sizes: list[int]) -> dict[str, Any]:
+def run_worker(client: str, shape: str, sizes: list[int], kind: str = "lean") -> dict[str, Any]:
     """One client in a fresh interpreter against a fresh server (no state carried over)."""
-    server, base_url = start_server(shape)
+    server, base_url = start_server(shape, kind)
     try:
         return _run_worker(client, base_url, sizes)
     finally:
@@ -168,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5; quick 3)")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset")
     parser.add_argument("--stream-shape", default="native", choices=("native", "normalised"))
+    parser.add_argument(
+        "--server",
+        default="lean",
+        choices=tuple(SERVERS),
+        help="lean: bench/server.py (default); emulator: tests.support.fake_runapi",
+    )
     parser.add_argument("--sequential", type=int, default=None, help="calls (default 300)")
     parser.add_argument("--chunks", type=int, default=None, help="stream chunks (default 20000)")
     parser.add_argument("--async-calls", type=int, default=None, help="calls (default 1000)")
@@ -197,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     # Untimed pass at small sizes: byte-compiles every client once (so round 1's imports
     # are not penalised).
     for client in clients:
-        run_worker(client, args.stream_shape, [10, 200, 64, sizes["concurrency"]])
+        run_worker(client, args.stream_shape, [10, 200, 64, sizes["concurrency"]], args.server)
     for n in range(rounds):
         order = clients[n % len(clients) :] + clients[: n % len(clients)]
         if n % 2:
@@ -205,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         for client in order:
             if client in errors:
                 continue
-            result = run_worker(client, args.stream_shape, worker_sizes)
+            result = run_worker(client, args.stream_shape, worker_sizes, args.server)
             if "error" in result:
                 errors[client] = result["error"]
                 print(f"round {n + 1}/{rounds} {client}: {result['error']}", flush=True)
@@ -257,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": rounds,
         "sizes": sizes,
         "stream_shape": args.stream_shape,
+        "server": SERVERS[args.server],
         "clients": clients,
         "medians": medians,
         "ratios": ratios,
