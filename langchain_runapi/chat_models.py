@@ -8,6 +8,7 @@ usage and cost live in the core.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
@@ -215,19 +216,21 @@ class ChatRunAPI(BaseChatModel):
     @property
     def client(self) -> RunAPIClient:
         """The core client, built once per instance (equal settings share one pool)."""
-        if self._client is None:
-            self._client = RunAPIClient(
+        client = self._client  # one read: each read of a pydantic private attribute ~1.7 µs
+        if client is None:
+            client = self._client = RunAPIClient(
                 config=self._config(), prices=self._prices(), http_client=self.http_client
             )
-        return self._client
+        return client
 
     @property
     def async_client(self) -> AsyncRunAPIClient:
-        if self._async_client is None:
-            self._async_client = AsyncRunAPIClient(
+        client = self._async_client
+        if client is None:
+            client = self._async_client = AsyncRunAPIClient(
                 config=self._config(), prices=self._prices(), http_client=self.http_async_client
             )
-        return self._async_client
+        return client
 
     # ------------------------------------------------------------------------- requests
 
@@ -379,6 +382,13 @@ class ChatRunAPI(BaseChatModel):
         if run_manager:
             await run_manager.on_llm_new_token("", chunk=last)
         yield last
+
+    # LangChain looks at ``_generate``'s and ``_agenerate``'s signatures on every call (does it
+    # take ``run_manager``?); computed here once (``inspect.signature`` returns a function's
+    # ``__signature__``), that check costs ~4 µs instead of ~13 µs. Subclasses that override
+    # either method are unaffected.
+    _generate.__signature__ = inspect.signature(_generate)  # type: ignore[attr-defined]
+    _agenerate.__signature__ = inspect.signature(_agenerate)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------- tools and structure
 
