@@ -127,6 +127,25 @@ def _transport_error(exc: Exception, what: str) -> RunAPIError:
     )
 
 
+def _empty_stream_retry(state: _StreamState, attempt: list[int], client: _Base) -> float | None:
+    """A 200 stream that ended before its first event delivered nothing: it is a failed request,
+    not a cut answer, so it is retried like one (a gateway whose upstream died before the first
+    token). Returns the delay before the retry, or None to end the stream as it is."""
+    if state.accumulator.chunks or state.accumulator.complete:
+        return None
+    delay = _retry_delay(attempt[0], client.max_retries, _EMPTY_STREAM, None)
+    if delay is not None:
+        attempt[0] += 1
+        state.decoder = SSEDecoder()
+        logger.info(
+            "RunAPI stream ended before its first event; retry %d in %.2fs", attempt[0], delay
+        )
+    return delay
+
+
+_EMPTY_STREAM = APIConnectionError("The stream ended before its first event.")
+
+
 def _stream_broken(exc: Exception, state: _StreamState) -> RunAPIError:
     """A connection lost mid-stream: both an ``IncompleteStreamError`` (the answer is cut short,
     ``partial`` holds it) and an ``APIConnectionError``/``APITimeoutError`` (the cause)."""
@@ -554,14 +573,15 @@ class ChatStream(_StreamBase):
                         break
                     delivered = True
                     yield chunk
-                state.end()
-                return
+                delay = None if delivered else _empty_stream_retry(state, attempt, client)
+                if delay is None:
+                    state.end()
+                    return
+                time.sleep(delay)
             except httpx.TransportError as exc:
                 err = _transport_error(exc, "Reading the stream")
                 delay = (
-                    None
-                    if delivered
-                    else _retry_delay(attempt[0], client.max_retries, err, None)
+                    None if delivered else _retry_delay(attempt[0], client.max_retries, err, None)
                 )
                 if delay is None:
                     if delivered:
@@ -760,14 +780,15 @@ class AsyncChatStream(_StreamBase):
                         break
                     delivered = True
                     yield chunk
-                state.end()
-                return
+                delay = None if delivered else _empty_stream_retry(state, attempt, client)
+                if delay is None:
+                    state.end()
+                    return
+                await asyncio.sleep(delay)
             except httpx.TransportError as exc:
                 err = _transport_error(exc, "Reading the stream")
                 delay = (
-                    None
-                    if delivered
-                    else _retry_delay(attempt[0], client.max_retries, err, None)
+                    None if delivered else _retry_delay(attempt[0], client.max_retries, err, None)
                 )
                 if delay is None:
                     if delivered:

@@ -509,3 +509,22 @@ def test_not_json_success_body_is_typed_error_for_every_endpoint() -> None:
         assert len(seen) == 2
 
     asyncio.run(run())
+
+
+def test_stream_that_ends_before_any_event_is_retried() -> None:
+    handler, seen = sequence(sse(b": keep-alive\n\n"), sse(sample("glm-4.6.stream-native.sse")))
+    chunks = list(sync_client(handler).stream_chat_completion(BODY))
+    assert len(seen) == 2 and len(chunks) == 3
+
+
+async def test_async_stream_that_ends_before_any_event_is_retried() -> None:
+    handler, seen = sequence(sse(b""), sse(sample("glm-4.6.stream-normalised.sse")))
+    chunks = [c async for c in async_client(handler).stream_chat_completion(BODY)]
+    assert len(seen) == 2 and chunks[-1]["choices"] == []
+
+
+def test_empty_stream_without_retries_left_is_incomplete() -> None:
+    handler, seen = sequence(sse(b""))
+    with pytest.raises(IncompleteStreamError, match="after 0 chunks"):
+        list(sync_client(handler, max_retries=0).stream_chat_completion(BODY))
+    assert len(seen) == 1
