@@ -112,6 +112,11 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    # A gateway may send details as null, a list or junk: count what is readable, never crash.
+    return value if isinstance(value, Mapping) else {}
+
+
 def token_counts(usage: Usage | Mapping[str, Any]) -> dict[str, int]:
     """Usage -> integers: input, output, total, cache_read, cache_write, reasoning.
 
@@ -121,8 +126,8 @@ def token_counts(usage: Usage | Mapping[str, Any]) -> dict[str, int]:
     prompt = _int(usage.get("prompt_tokens"))
     completion = _int(usage.get("completion_tokens"))
     total = _int(usage.get("total_tokens")) or prompt + completion
-    pdetails = usage.get("prompt_tokens_details") or {}
-    cdetails = usage.get("completion_tokens_details") or {}
+    pdetails = _mapping(usage.get("prompt_tokens_details"))
+    cdetails = _mapping(usage.get("completion_tokens_details"))
     cache_read = _int(pdetails.get("cached_tokens")) or _int(usage.get("cache_read_input_tokens"))
     cache_write = _int(pdetails.get("cache_write_tokens")) or _int(
         usage.get("cache_creation_input_tokens")

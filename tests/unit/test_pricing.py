@@ -157,3 +157,15 @@ def test_negative_or_junk_token_counts_never_make_a_negative_cost() -> None:
     assert all(v >= 0 for v in counts.values())
     cost = cost_of("glm-4.6", {"prompt_tokens": 10, "completion_tokens": -3})
     assert cost is not None and cost.output == 0.0 and cost.total >= 0
+
+
+def test_unreadable_usage_details_count_as_absent() -> None:
+    usage = {
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "prompt_tokens_details": [1, 2],
+        "completion_tokens_details": "junk",
+    }
+    counts = token_counts(usage)
+    assert counts["cache_read"] == 0 and counts["reasoning"] == 0 and counts["total"] == 15
+    assert cost_of("glm-4.6", usage) is not None
