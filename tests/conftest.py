@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests.support.wire import WIRE_SAMPLES
-
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
 
@@ -50,7 +48,3 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     suite = module.parent.relative_to(Path(__file__).parent)
     return str(CASSETTES / suite / module.stem)
 
-
-@pytest.fixture
-def wire_samples() -> Path:
-    return WIRE_SAMPLES

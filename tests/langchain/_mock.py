@@ -10,11 +10,7 @@ from typing import Any
 import httpx
 
 from langchain_runapi import ChatRunAPI
-from tests.support.wire import WIRE_SAMPLES
-
-
-def sample(name: str) -> bytes:
-    return (WIRE_SAMPLES / name).read_bytes()
+from tests.support.wire import wire_sample as sample  # noqa: F401 (re-exported to the tests)
 
 
 def sse(*chunks: dict[str, Any], done: bool = True) -> bytes:

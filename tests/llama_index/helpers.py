@@ -9,11 +9,7 @@ from typing import Any
 import httpx
 
 from llama_index_runapi import RunAPILLM
-from tests.support.wire import WIRE_SAMPLES
-
-
-def sample(name: str) -> bytes:
-    return (WIRE_SAMPLES / name).read_bytes()
+from tests.support.wire import wire_sample as sample  # noqa: F401 (re-exported to the tests)
 
 
 def json_response(

@@ -25,9 +25,8 @@ from runapi_client import (
     token_counts,
     track_usage,
 )
-from tests.support.wire import WIRE_SAMPLES
+from tests.support.wire import wire_sample as sample
 
-SAMPLES = WIRE_SAMPLES
 BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -43,10 +42,6 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(client_module.time, "sleep", slept.append)
     monkeypatch.setattr(client_module.asyncio, "sleep", fake_async_sleep)
     return slept
-
-
-def sample(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
 
 
 def sse(data: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
