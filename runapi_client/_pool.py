@@ -16,7 +16,7 @@ import contextlib
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
-from urllib.request import getproxies
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
@@ -46,9 +46,26 @@ def direct_transport(
 ) -> httpx.BaseTransport | httpx.AsyncBaseTransport | None:
     """A pooled client's own transport, to send through directly: ``Client.send``'s auth and
     redirect flows, cookie jar and hooks cost ~100 us a call and a pool uses none of them.
-    None for a client the caller gave us, or when proxies in the environment need httpx's routing.
+    None for a client the caller gave us.
     """
     return _direct.get(client)
+
+
+def env_proxy(base_url: str) -> str | None:
+    """The proxy the environment sets for ``base_url``, or None.
+
+    httpx reads ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` only for a client it builds its own
+    transport for; ours get a transport passed in, so without this they would ignore a proxy the
+    user set and fail to connect (the OpenAI SDK, on a default ``httpx.Client``, honours it).
+    Read with the standard library's rules (also the system settings on macOS and Windows),
+    once, when a pool is created, as an ``httpx.Client`` reads them once when it is built.
+    """
+    proxies = getproxies()
+    url = httpx.URL(base_url)
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass(url.host):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:
@@ -83,7 +100,9 @@ class _ReleaseOnClose(httpx.AsyncByteStream):
 class _ShardedAsyncTransport(httpx.AsyncBaseTransport):
     """Several ``AsyncHTTPTransport`` pools behind one transport; one call uses shard 0 only."""
 
-    def __init__(self, limits: httpx.Limits, shards: int = ASYNC_SHARDS) -> None:
+    def __init__(
+        self, limits: httpx.Limits, shards: int = ASYNC_SHARDS, proxy: str | None = None
+    ) -> None:
         def share(n: int | None) -> int | None:
             return None if n is None else max(1, -(-n // shards))
 
@@ -94,7 +113,8 @@ class _ShardedAsyncTransport(httpx.AsyncBaseTransport):
         )
         ssl_context = httpx.create_ssl_context()  # load the CA bundle once, not once per shard
         self._shards = [
-            httpx.AsyncHTTPTransport(verify=ssl_context, limits=per_shard) for _ in range(shards)
+            httpx.AsyncHTTPTransport(verify=ssl_context, limits=per_shard, proxy=proxy)
+            for _ in range(shards)
         ]
         self._busy = [0] * shards
 
@@ -125,10 +145,9 @@ def sync_http_client(key: tuple[str, float | None]) -> httpx.Client:
         with _lock:
             client = _sync.get(key)
             if client is None or client.is_closed:
-                transport = httpx.HTTPTransport(limits=LIMITS)
+                transport = httpx.HTTPTransport(limits=LIMITS, proxy=env_proxy(key[0]))
                 client = _sync[key] = httpx.Client(timeout=_timeout(key[1]), transport=transport)
-                if not getproxies():
-                    _direct[client] = transport
+                _direct[client] = transport
     return client
 
 
@@ -200,10 +219,9 @@ def async_http_client(key: tuple[str, float | None]) -> httpx.AsyncClient:
                 _watchers[loop] = _close_with_the_loop(per_loop)
     client = per_loop.get(key)
     if client is None or client.is_closed:
-        sharded = _ShardedAsyncTransport(LIMITS)
+        sharded = _ShardedAsyncTransport(LIMITS, proxy=env_proxy(key[0]))
         client = per_loop[key] = httpx.AsyncClient(timeout=_timeout(key[1]), transport=sharded)
-        if not getproxies():
-            _direct[client] = sharded
+        _direct[client] = sharded
     return client
 
 

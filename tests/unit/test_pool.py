@@ -101,16 +101,50 @@ def test_direct_request_is_what_build_request_would_send() -> None:
         client.close()
 
 
-def test_no_direct_path_for_a_callers_client_or_behind_a_proxy(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_no_direct_path_for_a_callers_client() -> None:
     own = httpx.Client(transport=httpx.MockTransport(_ok))
     assert _pool.direct_transport(own) is None
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+
+
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.mark.parametrize(
+    ("env", "base_url", "expected"),
+    [
+        ({}, "https://runapi.ai/v1", None),
+        ({"HTTPS_PROXY": "http://proxy:3128"}, "https://runapi.ai/v1", "http://proxy:3128"),
+        ({"HTTPS_PROXY": "proxy:3128"}, "https://runapi.ai/v1", "http://proxy:3128"),
+        ({"HTTP_PROXY": "http://proxy:3128"}, "https://runapi.ai/v1", None),
+        ({"ALL_PROXY": "socks5://proxy:1080"}, "https://runapi.ai/v1", "socks5://proxy:1080"),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "runapi.ai"}, "https://runapi.ai/v1", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".runapi.ai"}, "https://eu.runapi.ai", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, "https://runapi.ai/v1", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "other.ai"}, "https://runapi.ai", "http://p:1"),
+        # NO_PROXY alone is not a proxy: the fast path and direct connection stay.
+        ({"NO_PROXY": "127.0.0.1,localhost"}, "http://127.0.0.1:9/v1", None),
+    ],
+)
+def test_env_proxy_follows_the_standard_variables(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], base_url: str, expected: str | None
+) -> None:
+    for name in _PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _pool.env_proxy(base_url) == expected
+
+
+def test_a_pool_behind_a_proxy_keeps_the_direct_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The transport itself routes through the proxy, so sending to it directly is still right.
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
     key = ("http://127.0.0.1:9/proxied", 7.0)
     try:
-        assert _pool.direct_transport(_pool.sync_http_client(key)) is None
+        direct = _pool.direct_transport(_pool.sync_http_client(key))
+        assert isinstance(direct, httpx.HTTPTransport)
+        assert type(direct._pool).__name__ == "HTTPProxy"
     finally:
         _pool.close_sync_http_client(key)
 
