@@ -57,7 +57,9 @@ def _env() -> dict[str, str]:
         env.pop(name, None)
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env["LANGCHAIN_TRACING_V2"] = env["LANGSMITH_TRACING"] = "false"
-    env["PYTHONDONTWRITEBYTECODE"] = "0"
+    # Any non-empty value, "0" included, stops Python writing .pyc files: the untimed first
+    # pass is there to write them, so every timed import reads compiled modules.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     return env
 
