@@ -53,6 +53,7 @@ from ._structured import (
     output_parser,
     with_raw,
 )
+from ._tokens import count_message_tokens, count_text_tokens
 from ._tools import ToolLike, adapt_tool_request, format_tool_choice, format_tools
 
 __all__ = ["ChatRunAPI"]
@@ -389,6 +390,20 @@ class ChatRunAPI(BaseChatModel):
     # either method are unaffected.
     _generate.__signature__ = inspect.signature(_generate)  # type: ignore[attr-defined]
     _agenerate.__signature__ = inspect.signature(_agenerate)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------- token estimates
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimated tokens in ``text``, without a tokenizer (see ``_tokens``): RunAPI reports
+        the exact count in ``usage_metadata`` after a call."""
+        return count_text_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Estimated prompt tokens, scaled up by the latest answer's reported usage when that
+        shows the estimate runs low; what ``trim_messages(token_counter=model)`` calls."""
+        return count_message_tokens(messages, tools)
 
     # ------------------------------------------------------------- tools and structure
 
