@@ -20,6 +20,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from runapi_client import estimate_tokens
@@ -52,7 +53,9 @@ def count_message_tokens(
     messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None
 ) -> int:
     """Estimated prompt tokens of ``messages`` (and ``tools``' schemas, if given)."""
-    schemas = [convert_to_openai_tool(tool) for tool in tools] if tools else None
+    schemas: list[BaseTool | dict[str, Any]] | None = (
+        [convert_to_openai_tool(tool) for tool in tools] if tools else None
+    )
     return count_tokens_approximately(
         messages,
         chars_per_token=_chars_per_token(messages),
