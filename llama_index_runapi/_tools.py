@@ -3,7 +3,8 @@
 GLM accepts ``tool_choice="auto"`` only and rejects ``parallel_tool_calls`` (see the catalog),
 so a forcing choice the model would reject is never sent. It is honoured another way instead:
 ``"none"`` sends no tools, a named tool sends only that tool, and ``"required"`` (or
-``tool_required=True``) adds one instruction to call a tool.
+``tool_required=True``) adds one instruction to call a tool. ``allow_parallel_tool_calls=False``
+keeps the first call of each response, streamed or not.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
     MessageRole,
     TextBlock,
     ToolCallBlock,
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ToolRequest",
+    "afirst_tool_call_only",
+    "first_tool_call_only",
     "force_single_tool_call",
     "tool_request",
     "tool_selections",
@@ -175,3 +180,26 @@ def force_single_tool_call(response: ChatResponse) -> None:
     wire = message.additional_kwargs.get("tool_calls")
     if isinstance(wire, list) and len(wire) > 1:
         message.additional_kwargs["tool_calls"] = wire[:1]
+
+
+def _keep_first_call(response: ChatResponse) -> ChatResponse:
+    # A stream's responses carry their calls in both forms, so the wire list says how many
+    # there are: one dict lookup for a chunk with one call or none.
+    wire = response.message.additional_kwargs.get("tool_calls")
+    if wire and len(wire) > 1:
+        force_single_tool_call(response)
+    return response
+
+
+def first_tool_call_only(responses: ChatResponseGen) -> ChatResponseGen:
+    """A stream's responses with the first tool call only (index 0).
+
+    Changed in place: the chat callbacks hold the same objects, so the end event reports what
+    the caller got (an in-progress event, sent before the change, may show a second call)."""
+    for response in responses:
+        yield _keep_first_call(response)
+
+
+async def afirst_tool_call_only(responses: ChatResponseAsyncGen) -> ChatResponseAsyncGen:
+    async for response in responses:
+        yield _keep_first_call(response)

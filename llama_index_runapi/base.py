@@ -50,7 +50,14 @@ from runapi_client._config import (
 
 from ._messages import from_wire_message, response_kwargs, to_wire_messages
 from ._streams import StreamView
-from ._tools import force_single_tool_call, tool_request, tool_selections, with_instruction
+from ._tools import (
+    afirst_tool_call_only,
+    first_tool_call_only,
+    force_single_tool_call,
+    tool_request,
+    tool_selections,
+    with_instruction,
+)
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -397,6 +404,58 @@ class RunAPILLM(FunctionCallingLLM):
             messages = with_instruction(messages, request.hint)
         kwargs.pop("strict", None)  # OpenAI-only; GLM has no strict tool schemas
         return {"messages": messages, **request.fields, **kwargs}
+
+    def stream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponseGen:
+        responses = super().stream_chat_with_tools(
+            tools,
+            user_msg,
+            chat_history,
+            verbose,
+            allow_parallel_tool_calls,
+            tool_required,
+            **kwargs,
+        )
+        if self._keeps_parallel_calls(allow_parallel_tool_calls):
+            return responses
+        return first_tool_call_only(responses)
+
+    async def astream_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponseAsyncGen:
+        responses = await super().astream_chat_with_tools(
+            tools,
+            user_msg,
+            chat_history,
+            verbose,
+            allow_parallel_tool_calls,
+            tool_required,
+            **kwargs,
+        )
+        if self._keeps_parallel_calls(allow_parallel_tool_calls):
+            return responses
+        return afirst_tool_call_only(responses)
+
+    def _keeps_parallel_calls(self, allow_parallel_tool_calls: bool) -> bool:
+        """Whether a stream may keep every call: allowed, or the server was told not to make
+        several (``parallel_tool_calls=false``). GLM cannot be told, so its streams keep the
+        first call only, as ``chat_with_tools`` does."""
+        return allow_parallel_tool_calls or self.model_info.parallel_tool_calls
 
     def _validate_chat_with_tools_response(
         self,

@@ -1,0 +1,76 @@
+"""Fixes from the LlamaIndex integration review, checked against the GLM emulator:
+one tool call per streamed turn when parallel calls are off."""
+
+from __future__ import annotations
+
+from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
+from llama_index.core.base.llms.types import ChatResponse
+from llama_index.core.tools import FunctionTool
+
+from llama_index_runapi import RunAPILLM
+from tests.support.fake_runapi import FakeRunAPI
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def mul(a: int, b: int) -> int:
+    """Multiply two integers."""
+    return a * b
+
+
+TOOLS = [FunctionTool.from_defaults(fn=add), FunctionTool.from_defaults(fn=mul)]
+BOTH = "use add and mul on 2 and 5"  # the emulator calls every tool the user names, as GLM does
+
+
+def names(llm: RunAPILLM, response: ChatResponse) -> list[str]:
+    return [c.tool_name for c in llm.get_tool_calls_from_response(response)]
+
+
+# ------------------------------------------------------------ allow_parallel_tool_calls=False
+
+
+def test_stream_keeps_the_first_tool_call_when_parallel_calls_are_off() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        responses = list(llm.stream_chat_with_tools(TOOLS, user_msg=BOTH))
+        assert "parallel_tool_calls" not in fake.chat_requests[-1]["body"]  # GLM rejects it
+        assert names(llm, responses[-1]) == ["add"]
+        assert len(responses[-1].message.additional_kwargs["tool_calls"]) == 1
+        assert all(
+            len(llm.get_tool_calls_from_response(r, error_on_no_tool_call=False)) <= 1
+            for r in responses
+        )
+        # Usage still arrives on the last response.
+        assert responses[-1].additional_kwargs["total_tokens"] > 0
+
+        allowed = list(
+            llm.stream_chat_with_tools(TOOLS, user_msg=BOTH, allow_parallel_tool_calls=True)
+        )
+        assert names(llm, allowed[-1]) == ["add", "mul"]
+
+
+async def test_astream_keeps_the_first_tool_call_when_parallel_calls_are_off() -> None:
+    with FakeRunAPI(stream_shape="normalised") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        gen = await llm.astream_chat_with_tools(TOOLS, user_msg=BOTH)
+        final = [r async for r in gen][-1]
+        assert names(llm, final) == ["add"]
+        gen = await llm.astream_chat_with_tools(TOOLS, user_msg=BOTH,
+                                                allow_parallel_tool_calls=True)
+        assert names(llm, [r async for r in gen][-1]) == ["add", "mul"]
+
+
+async def test_function_agent_without_parallel_calls_runs_one_tool_per_step() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        agent = FunctionAgent(tools=TOOLS, llm=llm, allow_parallel_tool_calls=False)
+        handler = agent.run(BOTH)
+        first_step: list[str] = []
+        async for event in handler.stream_events():
+            if isinstance(event, ToolCallResult) and len(fake.chat_requests) == 1:
+                first_step.append(event.tool_name)
+        await handler
+        assert first_step == ["add"]
