@@ -42,6 +42,7 @@ from ._errors import (
     error_from_response,
     parse_error_body,
 )
+from ._options import RequestOptions
 from ._price_list import PriceList, parse_price_schedules
 from ._pricing import PRICES, PRICES_AS_OF, Cost, Price, cost_of, get_price, set_price, token_counts
 from ._sse import ServerSentEvent, SSEDecoder
@@ -109,6 +110,7 @@ __all__ = [
     "Price",
     "PriceList",
     "RateLimitError",
+    "RequestOptions",
     "RunAPIClient",
     "RunAPIError",
     "SSEDecoder",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -29,6 +30,7 @@ from ._errors import (
     error_from_stream_payload,
     parse_retry_after,
 )
+from ._options import RequestOptions, split_request_options
 from ._pricing import Cost, Price, cost_of, token_counts
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
@@ -189,6 +191,17 @@ class _Base:
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
         self._direct: dict[tuple[str, bool], tuple[httpx.URL, httpx.Headers]] = {}
         self._timeout_extension = {"timeout": httpx.Timeout(self.config.timeout).as_dict()}
+        # The timeout for a client the caller gave us: its own, unless a request's timeout=
+        # option says otherwise (requests on our pools carry _timeout_extension instead).
+        self._send_timeout: httpx.Timeout | Any = httpx.USE_CLIENT_DEFAULT
+
+    def _config_with(self, options: RequestOptions) -> ClientConfig:
+        """This client's config as changed by one request's options."""
+        headers = self.config.default_headers
+        if options.headers:
+            headers = tuple(sorted({**dict(headers), **dict(options.headers)}.items()))
+        timeout = options.timeout if options.has_timeout else self.config.timeout
+        return dataclasses.replace(self.config, default_headers=headers, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='**********')"
@@ -442,7 +455,9 @@ class RunAPIClient(_Base):
                             response.close()
                             raise
                 else:
-                    request = http.build_request(method, url, content=content, headers=headers)
+                    request = http.build_request(
+                        method, url, content=content, headers=headers, timeout=self._send_timeout
+                    )
                     response = http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 err = _transport_error(exc, f"{method} {path}")
@@ -491,8 +506,23 @@ class RunAPIClient(_Base):
             attempt[0] += 1
             time.sleep(delay)
 
+    def with_options(self, options: RequestOptions) -> RunAPIClient:
+        """A client for one request with ``options`` applied, on the same connections."""
+        # The same httpx client: a pool's requests carry their own timeout, so a per-request
+        # timeout needs no pool of its own.
+        clone = RunAPIClient(
+            config=self._config_with(options), prices=self.prices, http_client=self.http
+        )
+        if options.has_timeout:
+            clone._send_timeout = httpx.Timeout(options.timeout)
+        return clone
+
     def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
-        """``POST /chat/completions`` (not streamed)."""
+        """``POST /chat/completions`` (not streamed). The OpenAI SDK's request options in
+        ``body`` (``extra_body``, ``extra_headers``, ``timeout``) apply as they do there."""
+        body, options = split_request_options(body)
+        if options is not None:
+            return self.with_options(options).chat_completion(body)
         content = self._prepare(body, stream=False)
         completion, response = self._send_json("POST", "/chat/completions", content)
         return self._finish(
@@ -503,6 +533,9 @@ class RunAPIClient(_Base):
 
     def stream_chat_completion(self, body: Mapping[str, Any]) -> ChatStream:
         """``POST /chat/completions`` with ``stream: true``; iterate the returned stream."""
+        body, options = split_request_options(body)
+        if options is not None:
+            return self.with_options(options).stream_chat_completion(body)
         content = self._prepare(body, stream=True)
         return ChatStream(self, content, body["model"])
 
@@ -654,7 +687,9 @@ class AsyncRunAPIClient(_Base):
                             await response.aclose()
                             raise
                 else:
-                    request = http.build_request(method, url, content=content, headers=headers)
+                    request = http.build_request(
+                        method, url, content=content, headers=headers, timeout=self._send_timeout
+                    )
                     response = await http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 err = _transport_error(exc, f"{method} {path}")
@@ -701,7 +736,29 @@ class AsyncRunAPIClient(_Base):
             attempt[0] += 1
             await asyncio.sleep(delay)
 
+    def with_options(self, options: RequestOptions) -> AsyncRunAPIClient:
+        """A client for one request with ``options`` applied, on the same connections."""
+        http = self._http_client
+        if http is None and self._transport is None:
+            try:  # the same pool, as in the sync twin; a pool needs a running loop to be found
+                asyncio.get_running_loop()
+                http = self.http
+            except RuntimeError:
+                pass
+        clone = AsyncRunAPIClient(
+            config=self._config_with(options),
+            prices=self.prices,
+            http_client=http,
+            transport=self._transport,
+        )
+        if options.has_timeout:
+            clone._send_timeout = httpx.Timeout(options.timeout)
+        return clone
+
     async def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
+        body, options = split_request_options(body)
+        if options is not None:
+            return await self.with_options(options).chat_completion(body)
         content = self._prepare(body, stream=False)
         completion, response = await self._send_json("POST", "/chat/completions", content)
         return self._finish(
@@ -711,6 +768,9 @@ class AsyncRunAPIClient(_Base):
         )
 
     def stream_chat_completion(self, body: Mapping[str, Any]) -> AsyncChatStream:
+        body, options = split_request_options(body)
+        if options is not None:
+            return self.with_options(options).stream_chat_completion(body)
         content = self._prepare(body, stream=True)
         return AsyncChatStream(self, content, body["model"])
 

@@ -68,14 +68,16 @@ def check_timeout(timeout: float | None) -> float | None:
 RESERVED_HEADERS = frozenset({"authorization", "content-type", "accept"})
 
 
-def check_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+def check_headers(
+    headers: Mapping[str, str] | None, *, source: str = "default_headers"
+) -> tuple[tuple[str, str], ...]:
     """Extra headers may not replace the ones the client needs: a stray ``Authorization`` would
     silently swap the key, a ``Content-Type`` or ``Accept`` would break requests or streams."""
     items = dict(headers or {})
     clash = sorted(name for name in items if name.lower() in RESERVED_HEADERS)
     if clash:
         raise ConfigurationError(
-            f"default_headers may not set {', '.join(clash)}: the client sets them itself "
+            f"{source} may not set {', '.join(clash)}: the client sets them itself "
             f"(pass the key as api_key=... or {API_KEY_ENV})."
         )
     return tuple(sorted(items.items()))

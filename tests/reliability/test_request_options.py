@@ -1,0 +1,180 @@
+"""The OpenAI SDK's per-request options (``extra_body``, ``extra_headers``, ``timeout``) work
+wherever a call's keyword arguments reach the request: the core, ``ChatRunAPI`` (per call,
+``bind``, ``model_kwargs``) and ``RunAPILLM`` (per call, ``additional_kwargs``).
+
+Before, they went out as literal JSON fields: ``extra_body={"thinking": {"type": "disabled"}}``
+left GLM's thinking on, no header was sent and the timeout did not apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from runapi_client import (
+    APITimeoutError,
+    AsyncRunAPIClient,
+    ConfigurationError,
+    RunAPIClient,
+)
+from runapi_client._options import split_request_options
+from tests.support.fake_runapi import Fault, FakeRunAPI
+
+MESSAGES = [{"role": "user", "content": "What is 2 + 3?"}]
+BODY: dict[str, Any] = {"model": "glm-4.6", "messages": MESSAGES}
+OFF = {"thinking": {"type": "disabled"}}
+
+
+def _last(server: FakeRunAPI) -> tuple[dict[str, Any], dict[str, str]]:
+    request = server.chat_requests[-1]
+    return request["body"], {k.lower(): v for k, v in request["headers"].items()}
+
+
+# ------------------------------------------------------------------------------- pure split
+
+
+def test_a_body_without_options_is_returned_as_is() -> None:
+    body, options = split_request_options(BODY)
+    assert body is BODY and options is None
+
+
+def test_extra_body_is_merged_and_needs_no_client_change() -> None:
+    body, options = split_request_options({**BODY, "extra_body": OFF})
+    assert body == {**BODY, **OFF} and options is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"extra_query": {"a": "1"}}, "extra_query is not supported"),
+        ({"extra_body": {"messages": []}}, "extra_body may not set messages"),
+        ({"extra_body": {"stream": True}}, "extra_body may not set stream"),
+        ({"extra_body": "thinking"}, "extra_body must be a dict"),
+        ({"extra_headers": {"Authorization": "Bearer other"}}, "extra_headers may not set"),
+        ({"extra_headers": ["X-A"]}, "extra_headers must be a dict"),
+        ({"timeout": 0}, "timeout must be a positive number"),
+    ],
+)
+def test_bad_options_say_what_to_fix(extra: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        split_request_options({**BODY, **extra})
+
+
+# ------------------------------------------------------------------------------------ core
+
+
+def test_core_sync_applies_each_option(server: FakeRunAPI) -> None:
+    with RunAPIClient(api_key="k", base_url=server.base_url, default_headers={"X-App": "a"}) as c:
+        c.chat_completion({**BODY, "extra_body": OFF, "extra_headers": {"X-Trace": "t1"}})
+        body, headers = _last(server)
+        assert body["thinking"] == {"type": "disabled"} and "extra_body" not in body
+        assert "extra_headers" not in body
+        assert headers["x-trace"] == "t1" and headers["x-app"] == "a"
+        assert headers["authorization"] == "Bearer k"
+
+        for _ in c.stream_chat_completion({**BODY, "extra_headers": {"X-Trace": "t2"}}):
+            pass
+        body, headers = _last(server)
+        assert headers["x-trace"] == "t2" and body["stream"] is True
+
+        c.chat_completion(BODY)  # the options were for one request only
+        body, headers = _last(server)
+        assert "x-trace" not in headers and "thinking" not in body
+
+
+def test_core_timeout_option_applies_to_that_request(server: FakeRunAPI) -> None:
+    with RunAPIClient(api_key="k", base_url=server.base_url, max_retries=0) as c:
+        server.enqueue(Fault.delay(3.0))
+        start = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            c.chat_completion({**BODY, "timeout": 0.3})
+        assert time.monotonic() - start < 2.5
+        server.enqueue(Fault.delay(0.5))
+        c.chat_completion(BODY)  # the client's own 60 s again
+
+
+def test_core_async_applies_each_option(server: FakeRunAPI) -> None:
+    async def run() -> None:
+        client = AsyncRunAPIClient(api_key="k", base_url=server.base_url, max_retries=0)
+        try:
+            await client.chat_completion({**BODY, "extra_body": OFF, "extra_headers": {"X-T": "1"}})
+            body, headers = _last(server)
+            assert body["thinking"] == {"type": "disabled"} and headers["x-t"] == "1"
+            async with client.stream_chat_completion({**BODY, "extra_headers": {"X-T": "2"}}) as s:
+                async for _ in s:
+                    pass
+            assert _last(server)[1]["x-t"] == "2"
+            server.enqueue(Fault.delay(3.0))
+            with pytest.raises(APITimeoutError):
+                await client.chat_completion({**BODY, "timeout": 0.3})
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
+
+
+# -------------------------------------------------------------------------------- adapters
+
+
+def test_chat_runapi_per_call_bound_and_model_kwargs(server: FakeRunAPI) -> None:
+    from langchain_runapi import ChatRunAPI
+
+    llm = ChatRunAPI(model="glm-4.6", api_key="k", base_url=server.base_url, max_retries=0)
+    llm.invoke("hi", extra_body=OFF, extra_headers={"X-Call": "1"})
+    body, headers = _last(server)
+    assert body["thinking"] == {"type": "disabled"} and "extra_body" not in body
+    assert headers["x-call"] == "1" and "extra_headers" not in body
+
+    list(llm.bind(extra_body=OFF).stream("hi"))
+    assert _last(server)[0]["thinking"] == {"type": "disabled"}
+
+    asyncio.run(llm.ainvoke("hi", extra_headers={"X-Call": "2"}))
+    assert _last(server)[1]["x-call"] == "2"
+
+    server.enqueue(Fault.delay(3.0))
+    with pytest.raises(APITimeoutError):
+        llm.invoke("hi", timeout=0.3)
+
+
+def test_runapi_llm_per_call_and_additional_kwargs(server: FakeRunAPI) -> None:
+    from llama_index.core.llms import ChatMessage
+
+    from llama_index_runapi import RunAPILLM
+
+    messages = [ChatMessage(role="user", content="hi")]
+    llm = RunAPILLM(
+        model="glm-4.6",
+        api_key="k",
+        base_url=server.base_url,
+        max_retries=0,
+        additional_kwargs={"extra_body": OFF},
+    )
+    response = llm.chat(messages, extra_headers={"X-Call": "1"})
+    body, headers = _last(server)
+    assert body["thinking"] == {"type": "disabled"} and "extra_body" not in body
+    assert headers["x-call"] == "1"
+    # thinking off: the answer carries no reasoning block
+    assert [type(b).__name__ for b in response.message.blocks] == ["TextBlock"]
+
+    for _ in llm.stream_chat(messages, extra_headers={"X-Call": "2"}):
+        pass
+    assert _last(server)[1]["x-call"] == "2"
+
+    server.enqueue(Fault.delay(3.0))
+    with pytest.raises(APITimeoutError):
+        llm.chat(messages, timeout=0.3)
+
+
+def test_a_per_request_timeout_shares_the_pool(server: FakeRunAPI) -> None:
+    from runapi_client import _pool
+
+    with RunAPIClient(api_key="k", base_url=server.base_url) as c:
+        c.chat_completion(BODY)
+        pools = dict(_pool._sync)
+        for seconds in (5.0, 6.0, 7.0):
+            c.chat_completion({**BODY, "timeout": seconds})
+        assert dict(_pool._sync) == pools
+        assert server.chat_requests[-1]["body"] == {**BODY}
