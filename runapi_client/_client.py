@@ -245,8 +245,10 @@ class _Base:
         model: str,
         usage: Usage | Mapping[str, Any] | None,
         counts: Mapping[str, int] | None = None,
+        *,
+        warn: bool = True,
     ) -> Cost | None:
-        return cost_of(model, usage, overrides=self.prices, counts=counts)
+        return cost_of(model, usage, overrides=self.prices, counts=counts, warn=warn)
 
     def _prepare(self, body: Mapping[str, Any], *, stream: bool) -> bytes:
         validate_chat_request(body)
@@ -297,7 +299,7 @@ class _Base:
         usage = response.get("usage")
         if usage:
             counts = token_counts(usage)
-            cost = self.cost_of(model, usage, counts)
+            cost = self.cost_of(model, usage, counts, warn=False)
             record_usage(model, usage, cost, counts)
         else:
             cost = None

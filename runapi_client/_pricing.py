@@ -8,6 +8,7 @@ and report ``None`` rather than invent a figure.
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from collections.abc import Mapping
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._types import Usage
+
+logger = logging.getLogger("runapi_client")
 
 __all__ = [
     "PRICES",
@@ -149,10 +152,13 @@ def cost_of(
     price: Price | None = None,
     overrides: Mapping[str, Price] | None = None,
     counts: Mapping[str, int] | None = None,
+    warn: bool = True,
 ) -> Cost | None:
     """The cost of a call, or ``None`` when the model's price is unknown (warned once).
 
-    ``counts``: ``token_counts(usage)`` when the caller has it already.
+    ``counts``: ``token_counts(usage)`` when the caller has it already. ``warn=False`` logs
+    the missing price at DEBUG instead: for embeddings, whose prices RunAPI does not publish,
+    a warning would fire for every normal setup and ask for a price nobody can look up.
     """
     if not usage:
         return None
@@ -163,7 +169,9 @@ def cost_of(
         with _lock:
             first = name not in _warned
             _warned.add(name)
-        if first:
+        if first and not warn:
+            logger.debug("No price known for model %r: its calls report no cost.", model)
+        elif first:
             warnings.warn(
                 f"No price known for model {model!r}: its calls report no cost. "
                 "Pass prices={...} or call runapi_client.set_price() to add one.",

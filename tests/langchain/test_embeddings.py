@@ -11,8 +11,6 @@ import pytest
 from langchain_runapi.embeddings import RunAPIEmbeddings
 from runapi_client import AuthenticationError, Price, track_usage
 
-pytestmark = pytest.mark.filterwarnings("ignore:No price known:UserWarning")
-
 
 class FakeEmbeddings:
     """A MockTransport handler answering /embeddings with vector[0] = len(text)."""

@@ -38,7 +38,6 @@ class TestRunAPIEmbeddingsUnit(EmbeddingsUnitTests):
 
 
 @pytest.mark.vcr
-@pytest.mark.filterwarnings("ignore:No price known:UserWarning")
 class TestRunAPIEmbeddingsIntegration(EmbeddingsIntegrationTests):
     @property
     def embeddings_class(self) -> type[RunAPIEmbeddings]:

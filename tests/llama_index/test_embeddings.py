@@ -18,8 +18,6 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index_runapi.embeddings import RunAPIEmbedding
 from runapi_client import AuthenticationError, Price, track_usage
 
-pytestmark = pytest.mark.filterwarnings("ignore:No price known:UserWarning")
-
 SECRET = "sk-test-secret-for-llama"
 
 

@@ -21,7 +21,7 @@ from runapi_client import (
     RunAPIClient,
 )
 from runapi_client._options import split_request_options
-from tests.support.fake_runapi import Fault, FakeRunAPI
+from tests.support.fake_runapi import FakeRunAPI, Fault
 
 MESSAGES = [{"role": "user", "content": "What is 2 + 3?"}]
 BODY: dict[str, Any] = {"model": "glm-4.6", "messages": MESSAGES}
