@@ -9,7 +9,7 @@ reasoning-only chunks included, with usage and cost on the last response only.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -29,6 +29,9 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, fiel
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.program.function_program import FunctionCallingProgram
+from llama_index.core.prompts import PromptTemplate
+from llama_index.core.types import Model, PydanticProgramMode
 
 from runapi_client import (
     AsyncRunAPIClient,
@@ -60,6 +63,7 @@ from ._tools import (
 )
 
 if TYPE_CHECKING:
+    from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.tools.types import BaseTool
 
 __all__ = ["DEFAULT_MODEL", "RunAPILLM"]
@@ -467,6 +471,53 @@ class RunAPILLM(FunctionCallingLLM):
         if not allow_parallel_tool_calls:
             force_single_tool_call(response)
         return response
+
+    # ------------------------------------------------------------------- structured output
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
+        program = self._tool_program(output_cls, prompt)
+        if program is None:
+            return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
+        return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
+        program = self._tool_program(output_cls, prompt)
+        if program is None:
+            return await super()._structured_astream_call(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+        return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
+
+    def _tool_program(
+        self, output_cls: type[Model], prompt: PromptTemplate
+    ) -> FunctionCallingProgram[Model] | None:
+        """The tool-calling program LlamaIndex streams structured output with (None when the
+        program mode picks another kind), told to call its tool.
+
+        LlamaIndex's streaming program drops ``tool_required``, which its non-streaming calls
+        set, and passes only its own ``tool_choice``: without this, a streamed request would
+        go out with neither the instruction GLM gets instead of ``tool_choice="required"``
+        nor, for a model that accepts it, ``tool_choice`` itself."""
+        mode = self.pydantic_program_mode
+        if mode != PydanticProgramMode.FUNCTION and (
+            mode != PydanticProgramMode.DEFAULT or not self.model_info.supports_tools
+        ):
+            return None
+        return FunctionCallingProgram.from_defaults(
+            output_cls=output_cls, prompt=prompt, llm=self, tool_choice="required"
+        )
 
     def get_tool_calls_from_response(
         self,

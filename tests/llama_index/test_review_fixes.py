@@ -1,13 +1,17 @@
 """Fixes from the LlamaIndex integration review, checked against the GLM emulator:
-one tool call per streamed turn when parallel calls are off."""
+one tool call per streamed turn when parallel calls are off, and the "call the tool"
+instruction on streamed structured output."""
 
 from __future__ import annotations
 
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
-from llama_index.core.base.llms.types import ChatResponse
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
 
 from llama_index_runapi import RunAPILLM
+from llama_index_runapi._tools import REQUIRED_HINT
 from tests.support.fake_runapi import FakeRunAPI
 
 
@@ -23,6 +27,16 @@ def mul(a: int, b: int) -> int:
 
 TOOLS = [FunctionTool.from_defaults(fn=add), FunctionTool.from_defaults(fn=mul)]
 BOTH = "use add and mul on 2 and 5"  # the emulator calls every tool the user names, as GLM does
+
+
+class Joke(BaseModel):
+    """A joke."""
+
+    setup: str
+    punchline: str
+
+
+PROMPT = PromptTemplate("A joke about {topic}.")
 
 
 def names(llm: RunAPILLM, response: ChatResponse) -> list[str]:
@@ -74,3 +88,52 @@ async def test_function_agent_without_parallel_calls_runs_one_tool_per_step() ->
                 first_step.append(event.tool_name)
         await handler
         assert first_step == ["add"]
+
+
+# -------------------------------------------------- streamed structured output: the instruction
+
+
+def hint_of(body: dict) -> str | None:
+    first = body["messages"][0]
+    return first["content"] if first["role"] == "system" else None
+
+
+def test_stream_structured_predict_sends_the_instruction_non_streaming_sends() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        llm.structured_predict(Joke, PROMPT, topic="cats")
+        expected = hint_of(fake.chat_requests[-1]["body"])
+        assert expected == f"{REQUIRED_HINT}."
+
+        partials = list(llm.stream_structured_predict(Joke, PROMPT, topic="cats"))
+        body = fake.chat_requests[-1]["body"]
+        assert body["stream"] is True and hint_of(body) == expected
+        assert "tool_choice" not in body  # GLM accepts "auto" only
+        assert isinstance(partials[-1], Joke)
+
+        structured = llm.as_structured_llm(Joke)
+        responses = list(structured.stream_chat([ChatMessage(role="user", content="joke")]))
+        assert hint_of(fake.chat_requests[-1]["body"]) == expected
+        assert isinstance(responses[-1].raw, Joke)
+
+
+async def test_astream_structured_predict_sends_the_instruction() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        gen = await llm.astream_structured_predict(Joke, PROMPT, topic="cats")
+        partials = [p async for p in gen]
+        assert hint_of(fake.chat_requests[-1]["body"]) == f"{REQUIRED_HINT}."
+        assert isinstance(partials[-1], Joke)
+
+        structured = llm.as_structured_llm(Joke)
+        agen = await structured.astream_chat([ChatMessage(role="user", content="joke")])
+        [r async for r in agen]
+        assert hint_of(fake.chat_requests[-1]["body"]) == f"{REQUIRED_HINT}."
+
+
+def test_stream_structured_predict_asks_a_model_that_accepts_it_with_tool_choice() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url, model="gpt-4o-mini")
+        list(llm.stream_structured_predict(Joke, PROMPT, topic="cats"))
+        body = fake.chat_requests[-1]["body"]
+        assert body["tool_choice"] == "required" and hint_of(body) is None
