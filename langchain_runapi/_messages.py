@@ -84,12 +84,11 @@ def message_to_wire(message: BaseMessage, *, send_reasoning: bool = False) -> di
         role = message.additional_kwargs.get("__openai_role__", "system")
         wire = {"role": role, "content": _text_of(message.content)}
     elif isinstance(message, ToolMessage):
-        # Tool results go back as text: GLM does not accept content parts on the tool role.
-        content = message.content
-        text = content if isinstance(content, str) else _text_of(content)
-        if not isinstance(content, str) and not text:
-            text = json.dumps(content, ensure_ascii=False)
-        return {"role": "tool", "content": text, "tool_call_id": message.tool_call_id}
+        return {
+            "role": "tool",
+            "content": _tool_content_to_wire(message.content),
+            "tool_call_id": message.tool_call_id,
+        }
     elif isinstance(message, FunctionMessage):
         wire = {"role": "function", "content": _text_of(message.content)}
     elif isinstance(message, ChatMessage):
@@ -154,7 +153,9 @@ def _invalid_tool_call_to_wire(call: InvalidToolCall) -> dict[str, Any]:
 
 
 def _text_of(content: str | list[Any]) -> str:
-    """The text of a message's content, whatever its shape (string, v0 or v1 blocks)."""
+    """The text of a message's content, whatever its shape (string, v0 or v1 blocks). Text
+    parts are joined by newlines: joined by nothing, "Translate:" and "good morning" would
+    reach the model as "Translate:good morning"."""
     if isinstance(content, str):
         return content
     parts: list[str] = []
@@ -163,7 +164,7 @@ def _text_of(content: str | list[Any]) -> str:
             parts.append(block)
         elif isinstance(block, dict) and block.get("type") == "text":
             parts.append(str(block.get("text", "")))
-    return "".join(parts)
+    return "\n".join(parts)
 
 
 def _content_to_wire(content: str | list[Any]) -> str | list[dict[str, Any]]:
@@ -183,8 +184,32 @@ def _content_to_wire(content: str | list[Any]) -> str | list[dict[str, Any]]:
         else:
             parts.append(dict(block))  # already an OpenAI content part (image_url, ...)
     if all(p.get("type") == "text" for p in parts):
-        return "".join(p["text"] for p in parts)  # plain text is what every model accepts
+        # Plain text is what every model accepts (joined by newlines, as in _text_of).
+        return "\n".join(p["text"] for p in parts)
     return parts
+
+
+def _tool_content_to_wire(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    """A tool result: text where it is all text (GLM's tool role takes a string), else content
+    parts as ``ChatOpenAI`` sends them, so an image reaches a vision model as an ``image_url``
+    part and a text-only model is refused before sending (the core's content-part check)
+    instead of being billed for base64 as text. Other blocks (``json``, ...) go as their JSON
+    text: nothing is dropped."""
+    if isinstance(content, str):
+        return content
+    blocks: list[Any] = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") not in _TOOL_RESULT_PASSTHROUGH:
+            if block.get("type") in _OUTPUT_ONLY_BLOCKS:
+                continue
+            if not is_data_content_block(block):
+                block = {"type": "text", "text": json.dumps(block, ensure_ascii=False)}
+        blocks.append(block)
+    return _content_to_wire(blocks)
+
+
+# Tool-result blocks sent as content parts unchanged: text, and OpenAI's own media parts.
+_TOOL_RESULT_PASSTHROUGH = frozenset({"text", "image_url", "input_audio", "file"})
 
 
 # ------------------------------------------------------------------------ wire -> LangChain
@@ -231,6 +256,14 @@ def parse_wire_tool_calls(
     invalid: list[InvalidToolCall] = []
     for raw in raw_calls:
         raw = dict(raw)
+        function = raw.get("function")
+        if isinstance(function, Mapping):
+            arguments = function.get("arguments")
+            if arguments is not None and not isinstance(arguments, str):
+                # Some gateways send the arguments as a JSON object; the stream path accepts
+                # that too (delta_to_message_chunk).
+                arguments = json.dumps(arguments, ensure_ascii=False)
+                raw["function"] = {**function, "arguments": arguments}
         try:
             parsed = parse_tool_call(raw, return_id=True)
         except Exception as exc:  # malformed JSON arguments: keep the call, flag it
@@ -279,6 +312,9 @@ def response_metadata_of(completion: Mapping[str, Any], default_model: str) -> d
         metadata["id"] = completion["id"]
     if completion.get("system_fingerprint"):
         metadata["system_fingerprint"] = completion["system_fingerprint"]
+    logprobs = choices[0].get("logprobs")
+    if logprobs:
+        metadata["logprobs"] = logprobs
     return metadata
 
 
@@ -310,7 +346,8 @@ def delta_to_message_chunk(chunk: Mapping[str, Any]) -> AIMessageChunk | None:
             )
         )
     content = delta.get("content") or ""
-    if not content and not additional_kwargs and not call_chunks:
+    logprobs = choice.get("logprobs")
+    if not content and not additional_kwargs and not call_chunks and not logprobs:
         return None
     # Empty additional_kwargs/tool_call_chunks are left to the fields' defaults (the same empty
     # dict and list): validating passed-in empty ones costs ~0.7 µs a chunk, and most chunks
@@ -320,11 +357,15 @@ def delta_to_message_chunk(chunk: Mapping[str, Any]) -> AIMessageChunk | None:
         extra["additional_kwargs"] = additional_kwargs
     if call_chunks:
         extra["tool_call_chunks"] = call_chunks
+    # model_provider on every chunk (merging equal providers is safe): LangChain looks up the
+    # content block translator per chunk when it converts a stream to output_version="v1".
+    # Each chunk's logprobs are its tokens' own; adding chunks concatenates their lists.
+    metadata: dict[str, Any] = {"model_provider": PROVIDER}
+    if logprobs:
+        metadata["logprobs"] = logprobs
     return AIMessageChunk(
         content=content,
         id=chunk.get("id") or None,
-        # On every chunk (merging equal providers is safe): LangChain looks up the content
-        # block translator per chunk when it converts a stream to output_version="v1".
-        response_metadata={"model_provider": PROVIDER},
+        response_metadata=metadata,
         **extra,
     )

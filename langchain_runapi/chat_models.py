@@ -9,6 +9,7 @@ usage and cost live in the core.
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
 from runapi_client import (
@@ -49,8 +50,10 @@ from ._params import check_call_kwargs, check_extra_fields
 from ._structured import (
     StructuredMethod,
     adapt_response_format,
+    is_pydantic_class,
     json_schema_response_format,
     output_parser,
+    parse_as,
     with_raw,
 )
 from ._tokens import count_message_tokens, count_text_tokens
@@ -112,8 +115,16 @@ class ChatRunAPI(BaseChatModel):
         populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
     )
 
-    _client: RunAPIClient | None = PrivateAttr(default=None)
-    _async_client: AsyncRunAPIClient | None = PrivateAttr(default=None)
+    # (settings key, client): rebuilt when a connection field changes after the first call,
+    # by assignment or model_copy(update=...), which skip validation (see _client_key).
+    _client: tuple[tuple[Any, ...], RunAPIClient] | None = PrivateAttr(default=None)
+    _async_client: tuple[tuple[Any, ...], AsyncRunAPIClient] | None = PrivateAttr(default=None)
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_list(cls, value: Any) -> Any:
+        """A single stop string is accepted, as in ``ChatOpenAI`` and on the wire."""
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -214,23 +225,59 @@ class ChatRunAPI(BaseChatModel):
     def _prices(self) -> dict[str, Price] | None:
         return {self.model_name: self.price} if self.price is not None else None
 
+    def _cached(self, name: str) -> Any:
+        # Read from pydantic's documented private-value dict: ``self._client`` goes through
+        # BaseModel.__getattr__ (~1.7 µs), this costs ~0.1 µs, and the clients are read on
+        # every call.
+        private = self.__pydantic_private__
+        return private.get(name) if private else None
+
+    def _client_key(self) -> tuple[Any, ...]:
+        """What the clients are built from, as the raw field values (plus the environment
+        variables an unset key or URL falls back to). Comparing it costs ~1 µs a call, against
+        ~10 µs for resolving and validating the config; a field assigned after the first call,
+        a ``model_copy(update=...)``, an in-place change to ``default_headers`` or a changed
+        variable still gets a new client (as llama_index_runapi's ``_settings_key``)."""
+        headers = self.default_headers
+        price = self.price
+        return (
+            self.api_key,  # SecretStr compares by value
+            self.base_url,
+            self.timeout,
+            self.max_retries,
+            tuple(headers.items()) if headers else None,
+            price,
+            self.model_name if price is not None else None,  # the price's key in _prices
+            self.http_client,
+            self.http_async_client,
+            os.environ.get(API_KEY_ENV) if self.api_key is None else None,
+            os.environ.get(BASE_URL_ENV) if self.base_url is None else None,
+        )
+
     @property
     def client(self) -> RunAPIClient:
-        """The core client, built once per instance (equal settings share one pool)."""
-        client = self._client  # one read: each read of a pydantic private attribute ~1.7 µs
-        if client is None:
-            client = self._client = RunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.http_client
-            )
+        """The core client, built on first use and rebuilt only when a setting changed (equal
+        settings share one pool, so rebuilding is cheap)."""
+        key = self._client_key()
+        cached: tuple[tuple[Any, ...], RunAPIClient] | None = self._cached("_client")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        client = RunAPIClient(
+            config=self._config(), prices=self._prices(), http_client=self.http_client
+        )
+        self._client = (key, client)
         return client
 
     @property
     def async_client(self) -> AsyncRunAPIClient:
-        client = self._async_client
-        if client is None:
-            client = self._async_client = AsyncRunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.http_async_client
-            )
+        key = self._client_key()
+        cached: tuple[tuple[Any, ...], AsyncRunAPIClient] | None = self._cached("_async_client")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        client = AsyncRunAPIClient(
+            config=self._config(), prices=self._prices(), http_client=self.http_async_client
+        )
+        self._async_client = (key, client)
         return client
 
     # ------------------------------------------------------------------------- requests
@@ -278,13 +325,17 @@ class ChatRunAPI(BaseChatModel):
         adapt_response_format(body, info)
         return body
 
-    def _chat_result(self, result: WireResult, model: str) -> ChatResult:
+    def _chat_result(
+        self, result: WireResult, model: str, response_format: Any = None
+    ) -> ChatResult:
         metadata = self._final_metadata(result, model)
         message = completion_to_message(
             result.completion,
             response_metadata=metadata,
             usage_metadata=usage_to_metadata(result.usage) if result.usage else None,
         )
+        if is_pydantic_class(response_format):
+            message.additional_kwargs["parsed"] = parse_as(response_format, message.text)
         llm_output = {"model_name": metadata["model_name"], "token_usage": dict(result.usage or {})}
         return ChatResult(generations=[ChatGeneration(message=message)], llm_output=llm_output)
 
@@ -301,18 +352,38 @@ class ChatRunAPI(BaseChatModel):
         return metadata
 
     def _last_chunk(
-        self, result: WireResult | None, model: str, stream_usage: bool
+        self,
+        result: WireResult | None,
+        model: str,
+        stream_usage: bool,
+        response_format: Any = None,
     ) -> ChatGenerationChunk:
-        """The one chunk carrying finish reason, model, id, usage and cost."""
+        """The one chunk carrying finish reason, model, id, usage and cost (and, as in
+        ``ChatOpenAI``, ``additional_kwargs["parsed"]`` for a pydantic ``response_format``)."""
         usage = result.usage if result is not None else None
-        message = AIMessageChunk(
+        extra: dict[str, Any] = {}
+        if result is not None and is_pydantic_class(response_format):
+            message = (result.completion.get("choices") or [{}])[0].get("message") or {}
+            parsed = parse_as(response_format, message.get("content") or "")
+            extra["additional_kwargs"] = {"parsed": parsed}
+        chunk = AIMessageChunk(
             content="",
             response_metadata=self._final_metadata(result, model),
             usage_metadata=usage_to_metadata(usage) if usage and stream_usage else None,
             chunk_position="last",
             id=(result.completion.get("id") or None) if result is not None else None,
+            **extra,
         )
-        return ChatGenerationChunk(message=message)
+        return ChatGenerationChunk(message=chunk)
+
+    def _response_format(self, kwargs: Mapping[str, Any]) -> Any:
+        """The call's ``response_format`` as given (e.g. a pydantic class), before the request
+        body turns it into a wire format."""
+        if "response_format" in kwargs:
+            return kwargs["response_format"]
+        return (self.extra_body or {}).get("response_format") or self.model_kwargs.get(
+            "response_format"
+        )
 
     # ------------------------------------------------------------------------ the calls
 
@@ -325,7 +396,9 @@ class ChatRunAPI(BaseChatModel):
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
         body = self._request_body(messages, stop, **kwargs)
-        return self._chat_result(self.client.chat_completion(body), body["model"])
+        return self._chat_result(
+            self.client.chat_completion(body), body["model"], self._response_format(kwargs)
+        )
 
     async def _agenerate(
         self,
@@ -336,7 +409,11 @@ class ChatRunAPI(BaseChatModel):
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
         body = self._request_body(messages, stop, **kwargs)
-        return self._chat_result(await self.async_client.chat_completion(body), body["model"])
+        return self._chat_result(
+            await self.async_client.chat_completion(body),
+            body["model"],
+            self._response_format(kwargs),
+        )
 
     def _stream(
         self,
@@ -356,7 +433,9 @@ class ChatRunAPI(BaseChatModel):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-            last = self._last_chunk(stream.result, body["model"], stream_usage)
+            last = self._last_chunk(
+                stream.result, body["model"], stream_usage, self._response_format(kwargs)
+            )
         if run_manager:
             run_manager.on_llm_new_token("", chunk=last)
         yield last
@@ -379,7 +458,9 @@ class ChatRunAPI(BaseChatModel):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-            last = self._last_chunk(stream.result, body["model"], stream_usage)
+            last = self._last_chunk(
+                stream.result, body["model"], stream_usage, self._response_format(kwargs)
+            )
         if run_manager:
             await run_manager.on_llm_new_token("", chunk=last)
         yield last

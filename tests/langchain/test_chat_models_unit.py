@@ -368,7 +368,7 @@ def test_v1_content_blocks_are_sent_as_text() -> None:
     )
     assert message_to_wire(msg) == {"role": "assistant", "content": "Hi"}
     human = HumanMessage(content=[{"type": "text", "text": "a"}, {"type": "text", "text": "b"}])
-    assert message_to_wire(human) == {"role": "user", "content": "ab"}
+    assert message_to_wire(human) == {"role": "user", "content": "a\nb"}  # not "ab"
     image = HumanMessage(
         content=[
             {"type": "text", "text": "What is it?"},
