@@ -8,6 +8,7 @@ reasoning-only chunks included, with usage and cost on the last response only.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from llama_index.core.types import Model, PydanticProgramMode
 from runapi_client import (
     AsyncRunAPIClient,
     ChatResult,
+    ConfigurationError,
     ModelInfo,
     Price,
     RunAPIClient,
@@ -78,6 +80,10 @@ answer. GLM-4.6 may write up to 131,072 tokens, but reserving all of them would 
 engines only 73K of its 204,800-token window (32K of glm-4.5's) for retrieved text; 16K holds
 GLM's reasoning and a long answer. Set ``max_tokens`` to reserve (and cap) exactly that much.
 """
+
+OTHER_NAMES = {"api_base": "base_url", "model_name": "model"}
+"""Constructor names other integrations use for a field: ``OpenAILike(api_base=...)``, and
+``model_name`` as LlamaIndex's embeddings (``RunAPIEmbedding`` too) name the model."""
 
 
 class RunAPILLM(FunctionCallingLLM):
@@ -142,8 +148,9 @@ class RunAPILLM(FunctionCallingLLM):
         **kwargs: Any,
     ) -> None:
         """``transport``/``async_transport`` replace the shared connection pool (tests use
-        ``httpx.MockTransport``, which serves both)."""
-        super().__init__(**kwargs)
+        ``httpx.MockTransport``, which serves both). ``api_base`` and ``model_name`` are
+        accepted for ``base_url`` and ``model``; any other unknown name is an error."""
+        super().__init__(**_field_values(type(self), kwargs))
         self._transport = transport
         if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
             async_transport = transport
@@ -529,6 +536,40 @@ class RunAPILLM(FunctionCallingLLM):
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def _field_values(cls: type[RunAPILLM], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Constructor keywords as field values: other names mapped to ours, unknown names refused.
+
+    Pydantic would drop an unknown name silently, so ``api_base=`` sent the key to the default
+    URL and ``temprature=`` did nothing. LlamaIndex itself passes fields only: ``from_dict``
+    removes ``class_name`` and unpickling passes the fields back; ``class_name`` is dropped
+    here too, for ``RunAPILLM(**llm.to_dict())``."""
+    values = dict(kwargs)
+    values.pop("class_name", None)
+    for other, name in OTHER_NAMES.items():
+        if other not in values:
+            continue
+        value = values.pop(other)
+        if name in values and values[name] != value:
+            raise ConfigurationError(
+                f"{cls.__name__} got {other}={value!r} and {name}={values[name]!r}; "
+                f"keep {name} only ({other} is another name for it)."
+            )
+        values[name] = value
+    fields = cls.model_fields
+    unknown = [k for k in values if k not in fields]
+    if unknown:
+        known = [*fields, *OTHER_NAMES, "transport", "async_transport"]
+        described = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            described.append(f"{name} (did you mean {close[0]!r}?)" if close else name)
+        raise ConfigurationError(
+            f"{cls.__name__} got unknown keyword argument(s): {', '.join(described)}."
+        )
+    return values
+
 
 
 def _completion(response: ChatResponse) -> CompletionResponse:

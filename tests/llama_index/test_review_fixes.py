@@ -1,16 +1,17 @@
 """Fixes from the LlamaIndex integration review, checked against the GLM emulator:
-one tool call per streamed turn when parallel calls are off, and the "call the tool"
-instruction on streamed structured output."""
+one tool call per streamed turn when parallel calls are off, the "call the tool" instruction
+on streamed structured output, and constructor names that are not ours."""
 
 from __future__ import annotations
 
+import pytest
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
-from llama_index_runapi import RunAPILLM
+from llama_index_runapi import ConfigurationError, RunAPILLM
 from llama_index_runapi._tools import REQUIRED_HINT
 from tests.support.fake_runapi import FakeRunAPI
 
@@ -133,7 +134,60 @@ async def test_astream_structured_predict_sends_the_instruction() -> None:
 
 def test_stream_structured_predict_asks_a_model_that_accepts_it_with_tool_choice() -> None:
     with FakeRunAPI(stream_shape="native") as fake:
-        llm = RunAPILLM(api_key="k", base_url=fake.base_url, model="gpt-4o-mini")
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url, model="gpt-4o-mini",
+                        price={"input": 0.15, "output": 0.60})
         list(llm.stream_structured_predict(Joke, PROMPT, topic="cats"))
         body = fake.chat_requests[-1]["body"]
         assert body["tool_choice"] == "required" and hint_of(body) is None
+
+
+# ------------------------------------------------------------------ constructor names
+
+
+def test_openai_style_names_are_accepted() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", api_base=fake.base_url, model_name="glm-4.7")
+        assert (llm.base_url, llm.model) == (fake.base_url, "glm-4.7")
+        llm.chat([ChatMessage(role="user", content="hi")])
+        assert fake.chat_requests[-1]["body"]["model"] == "glm-4.7"
+        # The same value twice is not a conflict.
+        same = RunAPILLM(api_key="k", api_base=fake.base_url, base_url=fake.base_url)
+        assert same.base_url == fake.base_url
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "keep"),
+    [
+        ({"api_base": "http://a.test/v1", "base_url": "http://b.test/v1"}, "base_url"),
+        ({"model_name": "glm-4.7", "model": "glm-4.6"}, "model"),
+    ],
+)
+def test_an_alias_and_its_field_with_different_values_is_refused(
+    kwargs: dict[str, str], keep: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"keep {keep}"):
+        RunAPILLM(api_key="k", **kwargs)
+
+
+def test_unknown_keyword_arguments_are_refused_with_the_closest_name() -> None:
+    with pytest.raises(ConfigurationError, match=r"temprature.*did you mean 'temperature'"):
+        RunAPILLM(api_key="k", temprature=0.2)
+    with pytest.raises(ConfigurationError, match=r"request_timeout.*'timeout'") as info:
+        RunAPILLM(api_key="k", request_timeout=5, zzz=1)
+    assert "zzz" in str(info.value)
+
+
+def test_round_trips_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    monkeypatch.setenv("RUNAPI_API_KEY", "sk-env")
+    llm = RunAPILLM(api_base="http://a.test/v1", model_name="glm-4.7", temperature=0.3,
+                    system_prompt="Be brief.", max_tokens=100)
+    for again in (
+        RunAPILLM.from_dict(llm.to_dict()),
+        RunAPILLM.from_json(llm.to_json()),
+        RunAPILLM(**llm.to_dict()),  # class_name included
+        pickle.loads(pickle.dumps(llm)),
+    ):
+        assert again.to_dict() == llm.to_dict()
+        assert again.base_url == "http://a.test/v1" and again.model == "glm-4.7"
