@@ -79,8 +79,13 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     http_async_client: Any | None = Field(default=None, exclude=True)
     """An ``httpx.AsyncClient`` to use instead of the shared pool."""
 
+    # hide_input_in_errors: a ValidationError would otherwise quote the raw input, key included.
     model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, protected_namespaces=(), arbitrary_types_allowed=True
+        extra="forbid",
+        populate_by_name=True,
+        protected_namespaces=(),
+        arbitrary_types_allowed=True,
+        hide_input_in_errors=True,
     )
 
     _client: RunAPIClient | None = PrivateAttr(default=None)

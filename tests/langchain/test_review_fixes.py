@@ -22,10 +22,10 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from typing_extensions import TypedDict
 
-from langchain_runapi import ChatRunAPI, ConfigurationError
+from langchain_runapi import ChatRunAPI, ConfigurationError, RunAPIEmbeddings
 from langchain_runapi._messages import message_to_wire
 from tests.support.fake_runapi import FakeRunAPI
 
@@ -348,3 +348,19 @@ def test_stop_accepts_a_single_string(fake: FakeRunAPI) -> None:
     assert ChatRunAPI(api_key="k", stop_sequences="END").stop == ["END"]
     llm.invoke("hi")
     assert fake.chat_requests[-1]["body"]["stop"] == ["END"]
+
+
+# ------------------- item 7: construction errors are ValidationErrors that name the fix
+
+
+@pytest.mark.parametrize("cls", [ChatRunAPI, RunAPIEmbeddings])
+def test_construction_error_names_the_fix_and_never_the_key(
+    cls: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RUNAPI_API_KEY", raising=False)
+    with pytest.raises(ValidationError, match="RUNAPI_API_KEY") as missing:
+        cls()
+    assert isinstance(missing.value, ValueError)  # `except ValueError` catches it
+    with pytest.raises(ValidationError, match="timeout must be a positive number") as bad:
+        cls(api_key="sk-very-secret", timeout=-1)
+    assert "sk-very-secret" not in str(bad.value)
