@@ -9,7 +9,6 @@ usage and cost live in the core.
 from __future__ import annotations
 
 import inspect
-import os
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
@@ -36,6 +35,7 @@ from runapi_client import (
     get_model_info,
 )
 from runapi_client import ChatResult as WireResult
+from runapi_client._config import settings_key
 from runapi_client._validate import check_parameters
 
 from ._blocks import register as _register_block_translator
@@ -233,25 +233,15 @@ class ChatRunAPI(BaseChatModel):
         return private.get(name) if private else None
 
     def _client_key(self) -> tuple[Any, ...]:
-        """What the clients are built from, as the raw field values (plus the environment
-        variables an unset key or URL falls back to). Comparing it costs ~1 µs a call, against
-        ~10 µs for resolving and validating the config; a field assigned after the first call,
-        a ``model_copy(update=...)``, an in-place change to ``default_headers`` or a changed
-        variable still gets a new client (as llama_index_runapi's ``_settings_key``)."""
-        headers = self.default_headers
+        """What the clients are built from (the core's ``settings_key``), plus the price table
+        and the caller's own httpx clients."""
         price = self.price
         return (
-            self.api_key,  # SecretStr compares by value
-            self.base_url,
-            self.timeout,
-            self.max_retries,
-            tuple(headers.items()) if headers else None,
+            *settings_key(self),
             price,
             self.model_name if price is not None else None,  # the price's key in _prices
             self.http_client,
             self.http_async_client,
-            os.environ.get(API_KEY_ENV) if self.api_key is None else None,
-            os.environ.get(BASE_URL_ENV) if self.base_url is None else None,
         )
 
     @property

@@ -9,7 +9,6 @@ reasoning-only chunks included, with usage and cost on the last response only.
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +45,10 @@ from runapi_client import (
     token_counts,
 )
 from runapi_client._config import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientConfig,
+    settings_key,
 )
 
 from ._messages import from_wire_message, response_kwargs, to_wire_messages
@@ -176,22 +174,9 @@ class RunAPILLM(FunctionCallingLLM):
         return ClientConfig.from_settings(self)
 
     def _settings_key(self) -> tuple[Any, ...]:
-        """What the clients are built from, as the raw field values (plus the environment
-        variables an unset key or URL falls back to). Comparing it on every call costs ~1 µs,
-        against ~10 µs for resolving and validating the config; a changed field, an in-place
-        change to ``default_headers`` or a changed variable still gets a new client."""
-        headers = self.default_headers
-        return (
-            self.api_key,  # SecretStr compares by value
-            self.base_url,
-            self.timeout,
-            self.max_retries,
-            tuple(headers.items()) if headers else None,
-            self.model,
-            self.price,
-            os.environ.get(API_KEY_ENV) if self.api_key is None else None,
-            os.environ.get(BASE_URL_ENV) if self.base_url is None else None,
-        )
+        """What the clients are built from (the core's ``settings_key``), plus the model and
+        price the client's price table is built from."""
+        return (*settings_key(self), self.model, self.price)
 
     def _client_settings(self) -> dict[str, Any]:
         prices = {self.model: self.price} if self.price is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -102,6 +102,27 @@ class ConnectionSettings(Protocol):
     def max_retries(self) -> int: ...
     @property
     def default_headers(self) -> Mapping[str, str] | None: ...
+
+
+def settings_key(settings: ConnectionSettings) -> tuple[Any, ...]:
+    """What a client built from ``settings`` depends on, as raw values: the fields, plus the
+    environment variables an unset key or URL falls back to.
+
+    The adapters cache their core client under this key and rebuild it when the key changes:
+    comparing it costs ~1 µs a call, against ~10 µs for resolving and validating a
+    ``ClientConfig``, and a field assigned after the first call, a ``model_copy(update=...)``,
+    an in-place change to ``default_headers`` or a changed variable still gets a new client.
+    """
+    api_key, base_url, headers = settings.api_key, settings.base_url, settings.default_headers
+    return (
+        api_key,  # SecretStr compares by value
+        base_url,
+        settings.timeout,
+        settings.max_retries,
+        tuple(headers.items()) if headers else None,
+        os.environ.get(API_KEY_ENV) if api_key is None else None,
+        os.environ.get(BASE_URL_ENV) if base_url is None else None,
+    )
 
 
 @dataclass(frozen=True)
