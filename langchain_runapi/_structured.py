@@ -8,7 +8,6 @@ out in a system message, and a ``UserWarning`` says so.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping
 from functools import lru_cache
 from operator import itemgetter
@@ -31,6 +30,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ValidationError
 
 from runapi_client import ModelInfo
+from runapi_client._warn import warn_at_caller
 
 __all__ = [
     "StructuredMethod",
@@ -181,13 +181,11 @@ def adapt_response_format(body: dict[str, Any], info: ModelInfo) -> None:
         return
     spec = response_format.get("json_schema") or {}
     schema = spec.get("schema") or {}
-    warnings.warn(
+    warn_at_caller(
         f"{body.get('model')} does not accept response_format json_schema; sending "
         "json_object with the schema in a system message instead. The server does not "
         "enforce the schema: a pydantic schema is validated when parsed, a dict or "
-        "TypedDict schema is not.",
-        UserWarning,
-        stacklevel=4,
+        "TypedDict schema is not."
     )
     instruction = (
         "Reply with one JSON object only, no prose and no code fences, that conforms to "

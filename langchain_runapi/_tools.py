@@ -13,7 +13,6 @@ Models whose catalog entry accepts the value get it passed through unchanged.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
 from runapi_client import ModelInfo
+from runapi_client._warn import warn_at_caller
 
 __all__ = ["adapt_tool_request", "format_tool_choice", "format_tools"]
 
@@ -74,22 +74,18 @@ def adapt_tool_request(body: dict[str, Any], info: ModelInfo) -> None:
             body.pop("parallel_tool_calls", None)
         else:
             shown = choice if isinstance(choice, str) else choice.get("function", {}).get("name")
-            warnings.warn(
+            warn_at_caller(
                 f"{model} accepts tool_choice {list(info.tool_choice)} only, so "
                 f"tool_choice={shown!r} is sent as 'auto': the model may answer without "
-                "calling a tool. Ask for the tool in the prompt to make a call likely.",
-                UserWarning,
-                stacklevel=4,
+                "calling a tool. Ask for the tool in the prompt to make a call likely."
             )
             body["tool_choice"] = "auto" if "auto" in info.tool_choice else None
             if body["tool_choice"] is None:
                 del body["tool_choice"]
     if "parallel_tool_calls" in body and not info.parallel_tool_calls:
         del body["parallel_tool_calls"]
-        warnings.warn(
-            f"{body.get('model')} does not accept parallel_tool_calls; the field is not sent.",
-            UserWarning,
-            stacklevel=4,
+        warn_at_caller(
+            f"{body.get('model')} does not accept parallel_tool_calls; the field is not sent."
         )
     if not body.get("tools"):
         body.pop("tools", None)

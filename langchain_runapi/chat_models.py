@@ -9,7 +9,6 @@ usage and cost live in the core.
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ from runapi_client import (
 from runapi_client import ChatResult as WireResult
 from runapi_client._config import settings_key
 from runapi_client._validate import check_parameters
+from runapi_client._warn import warn_at_caller
 
 from ._blocks import register as _register_block_translator
 from ._messages import (
@@ -136,11 +136,9 @@ class ChatRunAPI(BaseChatModel):
         for name in [n for n in values if n not in known]:
             if name in extra:
                 raise ValueError(f"{name} was given both directly and in model_kwargs.")
-            warnings.warn(
+            warn_at_caller(
                 f"{name} is not a ChatRunAPI field; it is sent in the request body as part "
-                "of model_kwargs.",
-                UserWarning,
-                stacklevel=2,
+                "of model_kwargs."
             )
             extra[name] = values.pop(name)
         if extra:
@@ -306,10 +304,8 @@ class ChatRunAPI(BaseChatModel):
             if thinks:
                 body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
             elif reasoning:
-                warnings.warn(
-                    f"{body['model']} has no reasoning switch; reasoning=True is not sent.",
-                    UserWarning,
-                    stacklevel=3,
+                warn_at_caller(
+                    f"{body['model']} has no reasoning switch; reasoning=True is not sent."
                 )
         adapt_tool_request(body, info)
         adapt_response_format(body, info)
@@ -503,8 +499,10 @@ class ChatRunAPI(BaseChatModel):
 
     def default_structured_output_method(self) -> StructuredMethod:
         """``json_schema`` where the model enforces schemas, else ``function_calling``."""
-        return "json_schema" if get_model_info(self.model_name).accepts_json_schema else (
-            "function_calling"
+        return (
+            "json_schema"
+            if get_model_info(self.model_name).accepts_json_schema
+            else ("function_calling")
         )
 
     def with_structured_output(  # type: ignore[override]
@@ -566,4 +564,3 @@ class ChatRunAPI(BaseChatModel):
         if include_raw:
             return with_raw(llm, parser)
         return llm | parser
-

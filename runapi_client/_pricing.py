@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._types import Usage
+from ._warn import warn_at_caller
 
 logger = logging.getLogger("runapi_client")
 
@@ -172,10 +172,9 @@ def cost_of(
         if first and not warn:
             logger.debug("No price known for model %r: its calls report no cost.", model)
         elif first:
-            warnings.warn(
+            warn_at_caller(
                 f"No price known for model {model!r}: its calls report no cost. "
-                "Pass prices={...} or call runapi_client.set_price() to add one.",
-                stacklevel=3,
+                "Pass prices={...} or call runapi_client.set_price() to add one."
             )
         return None
     if counts is None:
