@@ -52,6 +52,7 @@ from runapi_client._config import (
 )
 
 from ._messages import from_wire_message, response_kwargs, to_wire_messages
+from ._names import apply_other_names
 from ._streams import StreamView
 from ._tools import (
     afirst_tool_call_only,
@@ -532,16 +533,7 @@ def _field_values(cls: type[RunAPILLM], kwargs: dict[str, Any]) -> dict[str, Any
     here too, for ``RunAPILLM(**llm.to_dict())``."""
     values = dict(kwargs)
     values.pop("class_name", None)
-    for other, name in OTHER_NAMES.items():
-        if other not in values:
-            continue
-        value = values.pop(other)
-        if name in values and values[name] != value:
-            raise ConfigurationError(
-                f"{cls.__name__} got {other}={value!r} and {name}={values[name]!r}; "
-                f"keep {name} only ({other} is another name for it)."
-            )
-        values[name] = value
+    apply_other_names(cls.__name__, values, OTHER_NAMES)
     fields = cls.model_fields
     unknown = [k for k in values if k not in fields]
     if unknown:

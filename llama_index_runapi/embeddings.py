@@ -22,6 +22,8 @@ from runapi_client import (
 from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from runapi_client._embeddings import DEFAULT_EMBEDDING_CONCURRENCY
 
+from ._names import apply_other_names
+
 __all__ = ["RunAPIEmbedding"]
 
 DEFAULT_EMBED_BATCH_SIZE = 100
@@ -90,8 +92,15 @@ class RunAPIEmbedding(BaseEmbedding):
         callback_manager: CallbackManager | None = None,
         **kwargs: Any,
     ) -> None:
-        # LlamaIndex names the field model_name (from_dict passes it); users write model=.
-        model_name = kwargs.pop("model_name", None) or model or DEFAULT_EMBEDDING_MODEL
+        # LlamaIndex names the field model_name (from_dict passes it); users write model=, and
+        # OpenAIEmbedding users api_base=.
+        names = {"model": model, "base_url": base_url, **kwargs}
+        apply_other_names(
+            type(self).__name__, names, {"model_name": "model", "api_base": "base_url"}
+        )
+        model_name = names.pop("model") or DEFAULT_EMBEDDING_MODEL
+        base_url = names.pop("base_url")
+        kwargs = names
         http_client = kwargs.pop("http_client", None)
         http_async_client = kwargs.pop("http_async_client", None)
         fields: dict[str, Any] = {

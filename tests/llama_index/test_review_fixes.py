@@ -73,8 +73,9 @@ async def test_astream_keeps_the_first_tool_call_when_parallel_calls_are_off() -
         gen = await llm.astream_chat_with_tools(TOOLS, user_msg=BOTH)
         final = [r async for r in gen][-1]
         assert names(llm, final) == ["add"]
-        gen = await llm.astream_chat_with_tools(TOOLS, user_msg=BOTH,
-                                                allow_parallel_tool_calls=True)
+        gen = await llm.astream_chat_with_tools(
+            TOOLS, user_msg=BOTH, allow_parallel_tool_calls=True
+        )
         assert names(llm, [r async for r in gen][-1]) == ["add", "mul"]
 
 
@@ -134,8 +135,12 @@ async def test_astream_structured_predict_sends_the_instruction() -> None:
 
 def test_stream_structured_predict_asks_a_model_that_accepts_it_with_tool_choice() -> None:
     with FakeRunAPI(stream_shape="native") as fake:
-        llm = RunAPILLM(api_key="k", base_url=fake.base_url, model="gpt-4o-mini",
-                        price={"input": 0.15, "output": 0.60})
+        llm = RunAPILLM(
+            api_key="k",
+            base_url=fake.base_url,
+            model="gpt-4o-mini",
+            price={"input": 0.15, "output": 0.60},
+        )
         list(llm.stream_structured_predict(Joke, PROMPT, topic="cats"))
         body = fake.chat_requests[-1]["body"]
         assert body["tool_choice"] == "required" and hint_of(body) is None
@@ -181,8 +186,13 @@ def test_round_trips_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
     import pickle
 
     monkeypatch.setenv("RUNAPI_API_KEY", "sk-env")
-    llm = RunAPILLM(api_base="http://a.test/v1", model_name="glm-4.7", temperature=0.3,
-                    system_prompt="Be brief.", max_tokens=100)
+    llm = RunAPILLM(
+        api_base="http://a.test/v1",
+        model_name="glm-4.7",
+        temperature=0.3,
+        system_prompt="Be brief.",
+        max_tokens=100,
+    )
     for again in (
         RunAPILLM.from_dict(llm.to_dict()),
         RunAPILLM.from_json(llm.to_json()),
@@ -191,3 +201,16 @@ def test_round_trips_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         assert again.to_dict() == llm.to_dict()
         assert again.base_url == "http://a.test/v1" and again.model == "glm-4.7"
+
+
+def test_embedding_takes_other_names_and_refuses_two_different_models() -> None:
+    from llama_index_runapi.embeddings import RunAPIEmbedding
+
+    embedding = RunAPIEmbedding(api_key="k", model_name="emb-a", api_base="http://127.0.0.1:9")
+    assert embedding.model_name == "emb-a"
+    assert embedding.base_url == "http://127.0.0.1:9"
+    assert RunAPIEmbedding(api_key="k", model="emb-a", model_name="emb-a").model_name == "emb-a"
+    with pytest.raises(ConfigurationError, match="keep model only"):
+        RunAPIEmbedding(api_key="k", model="emb-a", model_name="emb-b")
+    with pytest.raises(ConfigurationError, match="keep base_url only"):
+        RunAPIEmbedding(api_key="k", base_url="http://a:1", api_base="http://b:2")
