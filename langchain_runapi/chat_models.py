@@ -63,6 +63,15 @@ __all__ = ["ChatRunAPI"]
 
 _register_block_translator()
 
+_OPENAI_SETTINGS = {
+    "openai_api_key": f"api_key=... (a RunAPI key) or the {API_KEY_ENV} environment variable",
+    "openai_api_base": f"base_url=... or the {BASE_URL_ENV} environment variable",
+    "api_base": f"base_url=... or the {BASE_URL_ENV} environment variable",
+    "openai_organization": "no organization: a RunAPI key stands alone",
+    "openai_proxy": "the HTTPS_PROXY environment variable, read as httpx reads it",
+}
+"""Constructor names from ChatOpenAI that must not become request-body fields."""
+
 _LANGCHAIN_ONLY_KWARGS = ("ls_structured_output_format", "stream")
 
 
@@ -134,6 +143,13 @@ class ChatRunAPI(BaseChatModel):
         known = {*cls.model_fields, *(f.alias for f in cls.model_fields.values() if f.alias)}
         extra = dict(values.get("model_kwargs") or {})
         for name in [n for n in values if n not in known]:
+            if name in _OPENAI_SETTINGS:
+                # Sent on as a body field, ChatOpenAI's key or URL would go to RunAPI and sit in
+                # model_kwargs, i.e. in this model's repr.
+                raise ValueError(
+                    f"{name} is ChatOpenAI's setting; ChatRunAPI takes "
+                    f"{_OPENAI_SETTINGS[name]} instead."
+                )
             if name in extra:
                 raise ValueError(f"{name} was given both directly and in model_kwargs.")
             warn_at_caller(

@@ -364,3 +364,14 @@ def test_construction_error_names_the_fix_and_never_the_key(
     with pytest.raises(ValidationError, match="timeout must be a positive number") as bad:
         cls(api_key="sk-very-secret", timeout=-1)
     assert "sk-very-secret" not in str(bad.value)
+
+
+@pytest.mark.parametrize("name", ["openai_api_key", "openai_api_base", "api_base"])
+def test_chat_openai_settings_are_refused_not_sent_in_the_body(name: str) -> None:
+    from pydantic import ValidationError
+
+    from langchain_runapi import ChatRunAPI
+
+    with pytest.raises(ValidationError, match=f"{name} is ChatOpenAI's setting") as caught:
+        ChatRunAPI(api_key="k", **{name: "sk-openai-secret-value"})
+    assert "sk-openai-secret-value" not in str(caught.value)
