@@ -31,6 +31,7 @@ from runapi_client import (
     ClientConfig,
     Price,
     RunAPIClient,
+    RunAPIError,
     get_model_info,
 )
 from runapi_client import ChatResult as WireResult
@@ -39,6 +40,7 @@ from runapi_client._validate import check_parameters
 from runapi_client._warn import warn_at_caller
 
 from ._blocks import register as _register_block_translator
+from ._errors import as_model_error
 from ._messages import (
     completion_to_message,
     delta_to_message_chunk,
@@ -397,10 +399,12 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        body = self._request_body(messages, stop, **kwargs)
-        return self._chat_result(
-            self.client.chat_completion(body), body["model"], self._response_format(kwargs)
-        )
+        try:
+            body = self._request_body(messages, stop, **kwargs)
+            result = self.client.chat_completion(body)
+        except RunAPIError as err:
+            raise as_model_error(err) from err.__cause__
+        return self._chat_result(result, body["model"], self._response_format(kwargs))
 
     async def _agenerate(
         self,
@@ -410,12 +414,12 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        body = self._request_body(messages, stop, **kwargs)
-        return self._chat_result(
-            await self.async_client.chat_completion(body),
-            body["model"],
-            self._response_format(kwargs),
-        )
+        try:
+            body = self._request_body(messages, stop, **kwargs)
+            result = await self.async_client.chat_completion(body)
+        except RunAPIError as err:
+            raise as_model_error(err) from err.__cause__
+        return self._chat_result(result, body["model"], self._response_format(kwargs))
 
     def _stream(
         self,
@@ -425,19 +429,22 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
-        body = self._request_body(messages, stop, **kwargs)
-        with self.client.stream_chat_completion(body) as stream:
-            for wire_chunk in stream:
-                message = delta_to_message_chunk(wire_chunk)
-                if message is None:
-                    continue
-                chunk = ChatGenerationChunk(message=message)
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-            last = self._last_chunk(
-                stream.result, body["model"], stream_usage, self._response_format(kwargs)
-            )
+        try:
+            body = self._request_body(messages, stop, **kwargs)
+            with self.client.stream_chat_completion(body) as stream:
+                for wire_chunk in stream:
+                    message = delta_to_message_chunk(wire_chunk)
+                    if message is None:
+                        continue
+                    chunk = ChatGenerationChunk(message=message)
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+                last = self._last_chunk(
+                    stream.result, body["model"], stream_usage, self._response_format(kwargs)
+                )
+        except RunAPIError as err:
+            raise as_model_error(err) from err.__cause__
         if run_manager:
             run_manager.on_llm_new_token("", chunk=last)
         yield last
@@ -450,19 +457,22 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
-        body = self._request_body(messages, stop, **kwargs)
-        async with self.async_client.stream_chat_completion(body) as stream:
-            async for wire_chunk in stream:
-                message = delta_to_message_chunk(wire_chunk)
-                if message is None:
-                    continue
-                chunk = ChatGenerationChunk(message=message)
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-            last = self._last_chunk(
-                stream.result, body["model"], stream_usage, self._response_format(kwargs)
-            )
+        try:
+            body = self._request_body(messages, stop, **kwargs)
+            async with self.async_client.stream_chat_completion(body) as stream:
+                async for wire_chunk in stream:
+                    message = delta_to_message_chunk(wire_chunk)
+                    if message is None:
+                        continue
+                    chunk = ChatGenerationChunk(message=message)
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+                last = self._last_chunk(
+                    stream.result, body["model"], stream_usage, self._response_format(kwargs)
+                )
+        except RunAPIError as err:
+            raise as_model_error(err) from err.__cause__
         if run_manager:
             await run_manager.on_llm_new_token("", chunk=last)
         yield last
