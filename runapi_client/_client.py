@@ -23,7 +23,9 @@ from ._errors import (
     APITimeoutError,
     ConfigurationError,
     IncompleteStreamError,
+    RateLimitError,
     RunAPIError,
+    ServerError,
     StreamInterruptedError,
     StreamTimeoutError,
     error_from_response,
@@ -95,13 +97,22 @@ def _backoff(attempt: int) -> float:
     return float(min(INITIAL_BACKOFF * 2.0**attempt, MAX_BACKOFF) * (1 - 0.25 * random.random()))
 
 
+def _retryable(err: RunAPIError) -> bool:
+    if isinstance(err, APIConnectionError):
+        return True
+    if err.status_code is not None:
+        return err.status_code in RETRYABLE_STATUS
+    # An error a 200 answer reported in its body has no status of its own: its class, chosen
+    # from its code, says which status it stands for (1305 overloaded is a ServerError, like a
+    # 503; 1211 unknown model a NotFoundError, like a 404, so final).
+    return isinstance(err, (RateLimitError, ServerError))
+
+
 def _retry_delay(
     attempt: int, max_retries: int, err: RunAPIError, headers: Mapping[str, str] | None
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when the error is final."""
-    if attempt >= max_retries:
-        return None
-    if not isinstance(err, APIConnectionError) and err.status_code not in RETRYABLE_STATUS:
+    if attempt >= max_retries or not _retryable(err):
         return None
     hint = parse_retry_after(headers) if headers is not None else None
     if hint is None:
@@ -116,6 +127,16 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
         return None
     return data if isinstance(data, dict) else None
+
+
+def _is_error_envelope(data: Mapping[str, Any]) -> bool:
+    """A JSON answer that is an error, not a result (``{"error": ...}`` with no ``choices``
+    or ``data``): some gateways pass an upstream failure through with HTTP 200."""
+    return bool(data.get("error")) and not (data.get("choices") or data.get("data"))
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "")
 
 
 def _transport_error(exc: Exception, what: str) -> RunAPIError:
@@ -152,13 +173,36 @@ def _stream_broken(exc: Exception, state: _StreamState) -> RunAPIError:
     """A connection lost mid-stream: both an ``IncompleteStreamError`` (the answer is cut short,
     ``partial`` holds it) and an ``APIConnectionError``/``APITimeoutError`` (the cause)."""
     cls = StreamTimeoutError if isinstance(exc, httpx.TimeoutException) else StreamInterruptedError
+    partial = state.accumulator.completion()
+    state.record_partial(partial)
     return cls(
         f"The stream broke after {state.accumulator.chunks} chunks ({type(exc).__name__}"
         f"{': ' + str(exc) if str(exc) else ''}). Every chunk received was delivered; `partial` "
         "holds them joined. It is not retried, since part of the answer is already out.",
-        partial=state.accumulator.completion(),
+        partial=partial,
         request_id=state.request_id,
     )
+
+
+def _ended_after_finish(exc: Exception, state: _StreamState) -> bool:
+    """Whether a connection lost after the finish chunk ends the stream normally; if so, end it.
+
+    It does: the finish reason says the answer is whole, and ``end()`` already accepts a body
+    that stops there without ``[DONE]``; a connection dropped at that point differs only in how
+    the missing terminator went missing. Raising would throw away a complete answer the server
+    billed (its usage, on the finish chunk or just after, is recorded as for any stream). A
+    normalised stream cut between its finish chunk and its usage chunk ends the same way, its
+    cost unknown, as it would if the server had closed cleanly there.
+    """
+    if not state.accumulator.complete:
+        return False
+    logger.info(
+        "RunAPI stream lost its connection after the finish chunk, before [DONE] (%s); "
+        "the answer is complete",
+        type(exc).__name__,
+    )
+    state.end()
+    return True
 
 
 class _Base:
@@ -231,14 +275,38 @@ class _Base:
             method, parts[0], content=content, headers=parts[1], extensions=self._timeout_extension
         )
 
-    def _error_of(self, response: httpx.Response, body: bytes) -> RunAPIError:
-        """The typed error for a failed response, with the key blanked out of its body: some
-        servers echo the bad key back ("Incorrect API key provided: sk-..."), and the body
-        ends up in the message, in logs and in tracebacks."""
-        key = self.config.api_key.get_secret_value().encode()
-        if key and key in body:
-            body = body.replace(key, b"**********")
-        return error_from_response(response.status_code, response.headers, body)
+    def _redact(self, body: bytes | str) -> bytes | str:
+        """``body`` with the key blanked out. Some servers echo the key back ("Incorrect API key
+        provided: sk-..."), and an error's body ends up in its message, its ``.body``, logs and
+        tracebacks; so every error built from what a server sent goes through here."""
+        key = self.config.api_key.get_secret_value()
+        if isinstance(body, bytes):
+            raw = key.encode()
+            return body.replace(raw, b"**********") if raw and raw in body else body
+        return body.replace(key, "**********") if key and key in body else body
+
+    def _error_of(self, status: int, headers: Mapping[str, str], body: bytes | str) -> RunAPIError:
+        """The typed error for an HTTP error status (or a 200 body that is no answer)."""
+        return error_from_response(status, headers, self._redact(body))
+
+    def _payload_error(
+        self, payload: bytes | str, request_id: str | None, *, where: str = "inside the stream"
+    ) -> RunAPIError:
+        """The typed error for an error a 200 answer reported in its body or its stream."""
+        return error_from_stream_payload(self._redact(payload), request_id, where=where)
+
+    def _answer_or_error(self, response: httpx.Response) -> dict[str, Any] | RunAPIError:
+        """The JSON object a 200 answered, or the error it stands for: a body that is not a
+        JSON object (a proxy's HTML page) is a 502 ``ServerError``; a JSON error envelope is
+        the typed error it describes (a gateway passing an upstream failure through as 200)."""
+        data = _json_object(response)
+        if data is None:
+            return self._error_of(502, response.headers, response.content)
+        if _is_error_envelope(data):
+            return self._payload_error(
+                response.content, response.headers.get("x-request-id"), where="in a 200 answer"
+            )
+        return data
 
     def cost_of(
         self,
@@ -294,7 +362,7 @@ class _Base:
         self, response: Any, request_model: str, request_id: str | None
     ) -> EmbeddingResult:
         if not isinstance(response, dict) or not isinstance(response.get("data"), list):
-            raise error_from_response(502, {}, json.dumps(response)[:500])
+            raise self._error_of(502, {}, json.dumps(response)[:500])
         model = response.get("model") or request_model
         usage = response.get("usage")
         if usage:
@@ -322,6 +390,10 @@ class _StreamState:
         self.request_id: str | None = None
         self.result: ChatResult | None = None
 
+    def _shown(self, data: str) -> str:
+        """An event quoted in an error message: its start, without the key."""
+        return repr(self.client._redact(data)[:200])
+
     def chunk_of(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
         """Parse one event; None for ``[DONE]``; raise for an error event or a malformed one."""
         data = event.data
@@ -329,41 +401,53 @@ class _StreamState:
             self.accumulator.saw_done = True
             return None
         if event.event == "error":
-            raise error_from_stream_payload(data, self.request_id)
+            raise self.client._payload_error(data, self.request_id)
         try:
             chunk = json.loads(data)
         except (ValueError, RecursionError):
             raise IncompleteStreamError(
-                f"RunAPI sent a stream event that is not JSON ({data[:200]!r}); the stream "
+                f"RunAPI sent a stream event that is not JSON ({self._shown(data)}); the stream "
                 "cannot be trusted past this point.",
                 partial=self.accumulator.completion(),
                 request_id=self.request_id,
             ) from None
         if not isinstance(chunk, dict):
             raise IncompleteStreamError(
-                f"RunAPI sent a stream event that is not an object ({data[:200]!r}).",
+                f"RunAPI sent a stream event that is not an object ({self._shown(data)}).",
                 partial=self.accumulator.completion(),
                 request_id=self.request_id,
             )
         if "error" in chunk and not chunk.get("choices"):
-            raise error_from_stream_payload(chunk, self.request_id)
+            raise self.client._payload_error(data, self.request_id)
         try:
             self.accumulator.add(chunk)  # type: ignore[arg-type]
         except (TypeError, AttributeError, ValueError) as exc:
             raise IncompleteStreamError(
-                f"RunAPI sent a stream chunk of an unexpected shape ({exc}): {data[:200]!r}",
+                f"RunAPI sent a stream chunk of an unexpected shape ({exc}): {self._shown(data)}",
                 partial=self.accumulator.completion(),
                 request_id=self.request_id,
             ) from None
         return chunk  # type: ignore[return-value]
 
+    def record_partial(self, completion: ChatCompletion) -> None:
+        """Count a stream that did not end normally, if its usage arrived: the server billed it
+        (``track_usage`` totals and ``max_cost`` budgets see it)."""
+        if self.accumulator.usage:
+            self.client._finish(completion, self.request_model, self.request_id)
+
+    def error_in_json_answer(self, response: httpx.Response) -> RunAPIError | None:
+        """A stream request answered with a JSON body instead of events (call after reading it):
+        the error it describes (a gateway reporting a failure as 200), else None."""
+        if not _is_json(response):
+            return None
+        answer = self.client._answer_or_error(response)
+        return answer if isinstance(answer, RunAPIError) else None
+
     def end(self) -> ChatResult:
         acc = self.accumulator
         completion = acc.completion()
         if not acc.complete:
-            # Whatever was received still counts: the server billed it.
-            if acc.usage:
-                self.client._finish(completion, self.request_model, self.request_id)
+            self.record_partial(completion)
             raise IncompleteStreamError(
                 f"The stream ended after {acc.chunks} chunks without a finish reason or [DONE]: "
                 "the answer is cut short. The deltas received were all delivered; `partial` "
@@ -473,7 +557,7 @@ class RunAPIClient(_Base):
                     body = b""
                 finally:
                     response.close()
-                err = self._error_of(response, body)
+                err = self._error_of(response.status_code, response.headers, body)
                 response_headers = response.headers
                 cause = err
             delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)
@@ -494,15 +578,16 @@ class RunAPIClient(_Base):
         self, method: str, path: str, content: bytes | None
     ) -> tuple[dict[str, Any], httpx.Response]:
         """Send with retries and return the JSON object answered; a 200 whose body is not one
-        (a proxy's HTML page) is a retryable 502 ``ServerError``."""
+        (a proxy's HTML page) is a retryable 502 ``ServerError``, one that is an error envelope
+        the error it describes (see ``_answer_or_error``)."""
         attempt = [0]
         while True:
             response = self._send(method, path, content, stream=False, attempt=attempt)
-            data = _json_object(response)
-            if data is not None:
-                return data, response
-            err = error_from_response(502, response.headers, response.content)
-            delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
+            answer = self._answer_or_error(response)
+            if not isinstance(answer, RunAPIError):
+                return answer, response
+            err = answer
+            delay = _retry_delay(attempt[0], self.config.max_retries, err, response.headers)
             if delay is None:
                 raise err from None
             attempt[0] += 1
@@ -594,6 +679,16 @@ class ChatStream(_StreamBase):
             )
             state.request_id = response.headers.get("x-request-id")
             try:
+                if _is_json(response):
+                    response.read()
+                    err = state.error_in_json_answer(response)
+                    if err is not None:
+                        delay = _retry_delay(attempt[0], client.max_retries, err, response.headers)
+                        if delay is None:
+                            raise err
+                        attempt[0] += 1
+                        time.sleep(delay)
+                        continue
                 for raw in response.iter_bytes():
                     for event in state.decoder.feed(raw):
                         chunk = state.chunk_of(event)
@@ -614,6 +709,8 @@ class ChatStream(_StreamBase):
                     return
                 time.sleep(delay)
             except httpx.TransportError as exc:
+                if delivered and _ended_after_finish(exc, state):
+                    return
                 err = _transport_error(exc, "Reading the stream")
                 delay = (
                     None if delivered else _retry_delay(attempt[0], client.max_retries, err, None)
@@ -705,7 +802,7 @@ class AsyncRunAPIClient(_Base):
                     body = b""
                 finally:
                     await response.aclose()
-                err = self._error_of(response, body)
+                err = self._error_of(response.status_code, response.headers, body)
                 response_headers = response.headers
                 cause = err
             delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)
@@ -728,11 +825,11 @@ class AsyncRunAPIClient(_Base):
         attempt = [0]
         while True:
             response = await self._send(method, path, content, stream=False, attempt=attempt)
-            data = _json_object(response)
-            if data is not None:
-                return data, response
-            err = error_from_response(502, response.headers, response.content)
-            delay = _retry_delay(attempt[0], self.config.max_retries, err, None)
+            answer = self._answer_or_error(response)
+            if not isinstance(answer, RunAPIError):
+                return answer, response
+            err = answer
+            delay = _retry_delay(attempt[0], self.config.max_retries, err, response.headers)
             if delay is None:
                 raise err from None
             attempt[0] += 1
@@ -828,6 +925,16 @@ class AsyncChatStream(_StreamBase):
             )
             state.request_id = response.headers.get("x-request-id")
             try:
+                if _is_json(response):
+                    await response.aread()
+                    err = state.error_in_json_answer(response)
+                    if err is not None:
+                        delay = _retry_delay(attempt[0], client.max_retries, err, response.headers)
+                        if delay is None:
+                            raise err
+                        attempt[0] += 1
+                        await asyncio.sleep(delay)
+                        continue
                 async for raw in response.aiter_bytes():
                     for event in state.decoder.feed(raw):
                         chunk = state.chunk_of(event)
@@ -848,6 +955,8 @@ class AsyncChatStream(_StreamBase):
                     return
                 await asyncio.sleep(delay)
             except httpx.TransportError as exc:
+                if delivered and _ended_after_finish(exc, state):
+                    return
                 err = _transport_error(exc, "Reading the stream")
                 delay = (
                     None if delivered else _retry_delay(attempt[0], client.max_retries, err, None)

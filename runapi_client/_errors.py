@@ -324,8 +324,13 @@ def error_from_response(
     return cls(text, **kwargs)
 
 
-def error_from_stream_payload(payload: Any, request_id: str | None = None) -> RunAPIError:
-    """An ``error`` event inside a 200 stream (the upstream failed after headers were sent)."""
+def error_from_stream_payload(
+    payload: Any, request_id: str | None = None, *, where: str = "inside the stream"
+) -> RunAPIError:
+    """An error reported in a 200 answer: an ``error`` event inside a stream (the upstream
+    failed after headers were sent), or, with ``where``, a 200 body that is an error envelope.
+    With no HTTP error status to go by, the class comes from the body's code (or its own
+    ``status``); ``status_code`` is None unless the body states one."""
     message, code, parsed = parse_error_body(
         payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
     )
@@ -339,5 +344,5 @@ def error_from_stream_payload(payload: Any, request_id: str | None = None) -> Ru
         if isinstance(raw_status, int) or (isinstance(raw_status, str) and raw_status.isdigit()):
             status = int(raw_status)
     cls = _class_for(status, code)
-    text = _compose(cls, "RunAPI reported an error inside the stream", message, code, request_id)
+    text = _compose(cls, f"RunAPI reported an error {where}", message, code, request_id)
     return cls(text, status_code=status, code=code, request_id=request_id, body=parsed)

@@ -1,0 +1,214 @@
+"""Core defects found in review (/tmp/review_core_docs.md, D1-D6), each shown fixed.
+
+D1 a 200 whose JSON body is an error envelope raises that error (streamed or not);
+D2 the key is blanked out of every error built from what the server sent;
+D3 a stream that loses its connection after its finish chunk ends normally, usage recorded;
+D4-D6 live in tests/unit (options, option types, proxies from the environment).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from runapi_client import (
+    AuthenticationError,
+    IncompleteStreamError,
+    NotFoundError,
+    RunAPIClient,
+    RunAPIError,
+    ServerError,
+    StreamInterruptedError,
+    track_usage,
+)
+from tests.reliability.conftest import RetryLog
+from tests.reliability.helpers import KEY, MODES, body, complete, stream
+from tests.support.fake_runapi import FakeRunAPI, Fault
+
+UNKNOWN_MODEL = json.dumps({"error": {"code": "1211", "message": "model does not exist"}})
+OVERLOADED = json.dumps({"error": {"code": "1305", "message": "temporarily overloaded"}})
+ECHOED_KEY = json.dumps(
+    {"error": {"message": f"Incorrect API key provided: {KEY}", "code": "invalid_api_key"}}
+)
+
+
+def _no_key(err: BaseException) -> None:
+    assert isinstance(err, RunAPIError)
+    assert KEY not in str(err)
+    assert KEY not in repr(err.body)
+    assert KEY not in repr(err.__dict__)
+
+
+# ------------------------------------------------------------------ D1: 200 with an error body
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_200_error_envelope_raises_its_typed_error_at_once(
+    mode: str, server: FakeRunAPI, retry_log: RetryLog
+) -> None:
+    server.enqueue(Fault.status(200, body=UNKNOWN_MODEL))
+    with pytest.raises(NotFoundError, match="model does not exist") as info:
+        complete(mode, server, body())
+    assert info.value.code == "1211"
+    assert info.value.request_id  # from the response's x-request-id
+    assert len(server.chat_requests) == 1  # 1211 is final, like a 404
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_200_error_envelope_with_a_transient_code_is_retried(
+    mode: str, server: FakeRunAPI, retry_log: RetryLog
+) -> None:
+    server.enqueue(Fault.status(200, body=OVERLOADED))
+    result = complete(mode, server, body("retry me"))
+    assert "retry me" in result.completion["choices"][0]["message"]["content"]
+    assert len(server.chat_requests) == 2
+
+    server.reset_state()
+    server.enqueue(*[Fault.status(200, body=OVERLOADED)] * 3)
+    with pytest.raises(ServerError, match="temporarily overloaded"):
+        complete(mode, server, body(), max_retries=2)
+    assert len(server.chat_requests) == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_answered_with_a_json_error_raises_it(
+    mode: str, server: FakeRunAPI, retry_log: RetryLog
+) -> None:
+    server.enqueue(Fault.status(200, body=UNKNOWN_MODEL))
+    outcome = stream(mode, server, body())
+    assert isinstance(outcome.error, NotFoundError), outcome.error
+    assert not isinstance(outcome.error, IncompleteStreamError)
+    assert "model does not exist" in str(outcome.error)
+    assert outcome.chunks == []
+    assert len(server.chat_requests) == 1
+
+    server.reset_state()
+    server.enqueue(Fault.status(200, body=OVERLOADED))
+    outcome = stream(mode, server, body("after the overload"))
+    assert outcome.error is None and outcome.result is not None
+    assert "after the overload" in outcome.content
+    assert len(server.chat_requests) == 2
+
+
+def test_a_200_error_envelope_on_embeddings_raises_it(server: FakeRunAPI) -> None:
+    server.enqueue(Fault.status(200, body=UNKNOWN_MODEL))
+    client = RunAPIClient(base_url=server.base_url, api_key=KEY)
+    with client, pytest.raises(NotFoundError):
+        client.embeddings({"model": "embedding-3", "input": ["a"]})
+
+
+# --------------------------------------------------------------------- D2: the key never shows
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_key_is_blanked_in_a_non_json_200_body(
+    mode: str, server: FakeRunAPI, retry_log: RetryLog
+) -> None:
+    server.enqueue(*[Fault.status(200, body=f"Unauthorized: bearer {KEY} rejected")] * 3)
+    with pytest.raises(ServerError) as info:
+        complete(mode, server, body())
+    assert "**********" in str(info.value)
+    _no_key(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_key_is_blanked_in_a_200_error_envelope(
+    mode: str, server: FakeRunAPI, retry_log: RetryLog
+) -> None:
+    server.enqueue(Fault.status(200, body=ECHOED_KEY))
+    with pytest.raises(AuthenticationError) as info:
+        complete(mode, server, body())
+    _no_key(info.value)
+    server.reset_state()
+    server.enqueue(Fault.status(200, body=ECHOED_KEY))
+    outcome = stream(mode, server, body())
+    assert isinstance(outcome.error, AuthenticationError)
+    _no_key(outcome.error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("event", [None, "error"])
+def test_the_key_is_blanked_in_an_error_event(
+    mode: str, event: str | None, server: FakeRunAPI
+) -> None:
+    server.enqueue(Fault.error_event(2, json.loads(ECHOED_KEY), event=event))
+    outcome = stream(mode, server, body())
+    assert isinstance(outcome.error, AuthenticationError), outcome.error
+    assert "**********" in str(outcome.error)
+    _no_key(outcome.error)
+
+
+def _event_stream(*events: bytes) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, content=b"".join(events), headers={"content-type": "text/event-stream"}
+        )
+
+    return httpx.MockTransport(handler)
+
+
+def test_the_key_is_blanked_in_a_malformed_event_quoted_by_the_error() -> None:
+    client = RunAPIClient(api_key=KEY, transport=_event_stream(f"data: {KEY} {{\n\n".encode()))
+    with pytest.raises(IncompleteStreamError) as info:
+        list(client.stream_chat_completion(body()))
+    _no_key(info.value)
+
+
+# ------------------------------------------------- D3: a connection lost after the finish chunk
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_cut_after_its_finish_chunk_ends_normally_and_is_billed(
+    mode: str, any_shape_server: FakeRunAPI
+) -> None:
+    whole = stream(mode, any_shape_server, body("count me"))
+    assert whole.error is None and whole.result is not None
+    n = len(whole.chunks)
+    any_shape_server.enqueue(Fault.cut_stream(n))  # every chunk out, then the socket closes
+    with track_usage() as usage:
+        cut = stream(mode, any_shape_server, body("count me"))
+    assert cut.error is None, cut.error
+    assert cut.content == whole.content
+    assert cut.result is not None and cut.result.cost is not None
+    assert usage.requests == 1
+    assert usage.total_cost == pytest.approx(float(whole.result.cost.total))  # type: ignore[union-attr]
+
+
+class _CutAfter(httpx.SyncByteStream):
+    """A body that sends ``data`` and then loses its connection."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._data
+        raise httpx.RemoteProtocolError("peer closed connection")
+
+
+def test_a_stream_cut_before_its_finish_still_records_the_usage_that_arrived() -> None:
+    # A gateway that reports usage before the finish chunk, then drops: the usage was billed.
+    chunk = {
+        "id": "c1",
+        "model": "glm-4.6",
+        "choices": [{"index": 0, "delta": {"content": "half an ans"}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
+    }
+    data = f"data: {json.dumps(chunk)}\n\n".encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=_CutAfter(data), headers={"content-type": "text/event-stream"}
+        )
+
+    client = RunAPIClient(api_key=KEY, transport=httpx.MockTransport(handler))
+    got = []
+    with track_usage() as usage, pytest.raises(StreamInterruptedError) as info:
+        for piece in client.stream_chat_completion(body()):
+            got.append(piece)
+    assert len(got) == 1
+    assert info.value.partial is not None
+    assert info.value.partial["choices"][0]["message"]["content"] == "half an ans"
+    assert usage.requests == 1 and usage.total_tokens == 13
