@@ -13,7 +13,6 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Literal
 
-from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
@@ -22,7 +21,6 @@ from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
-from langchain_core.outputs import Generation
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.json import parse_json_markdown
@@ -102,56 +100,19 @@ def parse_as(schema: type, text: str) -> Any:
 
 
 def output_parser(schema: Any, method: StructuredMethod) -> OutputParserLike[Any]:
+    """The parser ``ChatOpenAI`` uses for ``method``. With ``function_calling``, an answer that
+    does not call the schema's tool parses to None (GLM may answer in prose: it cannot be
+    forced to call the tool), as do arguments that are not JSON (they sit in
+    ``invalid_tool_calls``); arguments that do not fit a pydantic schema raise. LangChain's
+    middleware (``LLMToolSelectorMiddleware``) retries on None and then falls back."""
     if method == "function_calling":
-        name = convert_to_openai_tool(schema)["function"]["name"]
         if is_pydantic_class(schema):
-            return _SchemaToolParser(tools=[schema], first_tool_only=True, tool_name=name)
-        return _SchemaToolKeyParser(key_name=name, first_tool_only=True)
+            return PydanticToolsParser(tools=[schema], first_tool_only=True)
+        name = convert_to_openai_tool(schema)["function"]["name"]
+        return JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
     if is_pydantic_class(schema):
         return PydanticOutputParser(pydantic_object=schema)
     return JsonOutputParser()
-
-
-def require_tool_call(result: list[Generation], name: str) -> None:
-    """Raise ``OutputParserException`` unless the answer holds a valid call of tool ``name``.
-
-    LangChain's tool parsers return None for an answer without the call, and skip a call whose
-    arguments are not JSON (it sits in ``invalid_tool_calls``). Where the call can be forced
-    that hardly happens; on GLM, which accepts ``tool_choice="auto"`` only, it does, and None
-    would pass for a result: raising puts the reason in ``parsing_error`` (with
-    ``include_raw=True``) or in the exception.
-    """
-    message = getattr(result[0], "message", None)
-    if not isinstance(message, AIMessage) or any(c["name"] == name for c in message.tool_calls):
-        return
-    for bad in message.invalid_tool_calls:
-        if bad.get("name") == name:
-            raise OutputParserException(
-                f"The model called {name} with arguments that do not parse: {bad.get('error')}",
-                llm_output=bad.get("args") or "",
-            )
-    raise OutputParserException(
-        f"The model answered without calling {name}, so there is nothing to parse. On models "
-        "that cannot be forced to call a tool (GLM), ask for it in the prompt or use "
-        "method='json_mode'.",
-        llm_output=message.text,
-    )
-
-
-class _SchemaToolParser(PydanticToolsParser):
-    tool_name: str
-
-    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
-        if not partial:  # a stream's partial parses may lack the call so far
-            require_tool_call(result, self.tool_name)
-        return super().parse_result(result, partial=partial)
-
-
-class _SchemaToolKeyParser(JsonOutputKeyToolsParser):
-    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
-        if not partial:
-            require_tool_call(result, self.key_name)
-        return super().parse_result(result, partial=partial)
 
 
 def with_raw(

@@ -1,0 +1,170 @@
+"""Fixes from the review of ChatRunAPI inside LangChain 1.x agents (/tmp/review_agents.md):
+
+- #2: ``with_structured_output`` (function_calling) parses an answer without the schema's tool
+  call to None, as ChatOpenAI does, so LLMToolSelectorMiddleware retries and falls back;
+- #4: a forced ``tool_choice`` sent as ``"auto"`` on GLM comes with a system instruction to
+  call the tool, the words RunAPILLM sends (the core's);
+- #5: ``get_num_tokens_from_messages`` counts a conversation the same under
+  ``output_version="v1"`` as under v0.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.middleware import LLMToolSelectorMiddleware
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel
+
+import tests.support.fake_runapi as fake_runapi
+from langchain_runapi import ChatRunAPI
+from tests.support.fake_runapi import FakeRunAPI
+from tests.support.scripted_glm import Answer
+from tests.support.scripted_glm import answer as glm_answer
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the weather for a city."""
+    return f"Sunny in {city}"
+
+
+@tool
+def get_time(city: str) -> str:
+    """Get the local time for a city."""
+    return f"12:00 in {city}"
+
+
+class Weather(BaseModel):
+    """A weather report."""
+
+    city: str
+    temperature: int
+
+
+WEATHER_DICT = {
+    "title": "Weather",
+    "description": "A weather report.",
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "temperature": {"type": "integer"}},
+    "required": ["city", "temperature"],
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeRunAPI]:
+    with FakeRunAPI(stream_shape="native") as server:
+        yield server
+
+
+def runapi(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:
+    return ChatRunAPI(model="glm-4.6", api_key="k", base_url=fake.base_url, **kwargs)
+
+
+def system_messages(body: dict[str, Any]) -> list[str]:
+    return [m["content"] for m in body["messages"] if m["role"] == "system"]
+
+
+# ------------------------------------------- #2: no call of the schema's tool parses to None
+
+
+def _completion(message: dict[str, Any]) -> dict[str, Any]:
+    finish = "tool_calls" if message.get("tool_calls") else "stop"
+    return {
+        "id": "r1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "glm-4.6",
+        "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
+
+
+def _call(name: str, arguments: str) -> dict[str, Any]:
+    call = {"id": "c1", "type": "function", "function": {"name": name, "arguments": arguments}}
+    return {"role": "assistant", "content": "", "tool_calls": [call]}
+
+
+ANSWERS = {
+    "prose": {"role": "assistant", "content": "It is cold in Oslo."},
+    "arguments not JSON": _call("Weather", '{"city": '),
+    "another tool": _call("Other", "{}"),
+    "arguments that do not fit": _call("Weather", '{"city": "Oslo", "temperature": "cold"}'),
+    "a fitting call": _call("Weather", '{"city": "Oslo", "temperature": 3}'),
+}
+
+
+def _outcome(run: Callable[[], Any]) -> Any:
+    """What a call returns, or the class of what it raises; parsing_error as its class."""
+    try:
+        out = run()
+    except Exception as exc:  # the class is the outcome compared
+        return ("raises", type(exc))
+    if isinstance(out, dict) and "raw" in out:
+        error = out["parsing_error"]
+        return {"parsed": out["parsed"], "parsing_error": type(error) if error else None}
+    return out
+
+
+@pytest.mark.parametrize("answer", list(ANSWERS))
+@pytest.mark.parametrize("schema", [Weather, WEATHER_DICT], ids=["pydantic", "dict"])
+@pytest.mark.parametrize("include_raw", [False, True], ids=["parsed", "include_raw"])
+def test_function_calling_parses_as_chat_openai_does(
+    answer: str, schema: Any, include_raw: bool
+) -> None:
+    payload = _completion(ANSWERS[answer])
+
+    def transport() -> httpx.MockTransport:
+        return httpx.MockTransport(lambda _: httpx.Response(200, json=payload))
+
+    ours = ChatRunAPI(
+        model="glm-4.6", api_key="k", max_retries=0, http_client=httpx.Client(transport=transport())
+    )
+    openai = ChatOpenAI(
+        model="glm-4.6", api_key="k", max_retries=0, http_client=httpx.Client(transport=transport())
+    )
+    outcomes = [
+        _outcome(
+            lambda llm=llm: llm.with_structured_output(
+                schema, method="function_calling", include_raw=include_raw
+            ).invoke("Oslo?")
+        )
+        for llm in (ours, openai)
+    ]
+    assert outcomes[0] == outcomes[1]
+    if answer == "prose":
+        assert outcomes[0] == ({"parsed": None, "parsing_error": None} if include_raw else None)
+
+
+def test_tool_selector_middleware_retries_and_falls_back_on_a_prose_selection(
+    fake: FakeRunAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GLM answers the selection prompt in prose (tool_choice="auto" lets it); the agent's own
+    # calls get the emulator's usual answers.
+    def answer(body: dict[str, Any]) -> Answer:
+        names = [t["function"]["name"] for t in body.get("tools") or []]
+        if names == ["ToolSelectionResponse"]:
+            return Answer(content="I would use get_weather.", prompt_tokens=10, completion_tokens=5)
+        return glm_answer(body)
+
+    monkeypatch.setattr(fake_runapi, "answer", answer)
+    selector = LLMToolSelectorMiddleware(max_tools=1, on_parsing_failure="all", max_retries=1)
+    agent = create_agent(model=runapi(fake), tools=[get_weather, get_time], middleware=[selector])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = agent.invoke({"messages": [("user", "call get_weather for 'Paris'")]})
+
+    assert [m.type for m in result["messages"]] == ["human", "ai", "tool", "ai"]
+    tools_sent = [[t["function"]["name"] for t in r["body"]["tools"]] for r in fake.chat_requests]
+    # Each model call: a selection and its one retry, then the call with every tool ("all").
+    assert tools_sent[:3] == [
+        ["ToolSelectionResponse"],
+        ["ToolSelectionResponse"],
+        ["get_weather", "get_time"],
+    ]
