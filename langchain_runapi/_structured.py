@@ -28,6 +28,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ValidationError
 
 from runapi_client import ModelInfo
+from runapi_client._instructions import add_system_instruction
 from runapi_client._warn import warn_at_caller
 
 __all__ = [
@@ -152,12 +153,5 @@ def adapt_response_format(body: dict[str, Any], info: ModelInfo) -> None:
         "Reply with one JSON object only, no prose and no code fences, that conforms to "
         f"this JSON Schema:\n{json.dumps(schema, ensure_ascii=False)}"
     )
-    messages = list(body["messages"])
-    first = messages[0] if messages else {}
-    if first.get("role") == "system" and isinstance(first.get("content"), str):
-        # One system message at the head: some models refuse a second one.
-        messages[0] = {**first, "content": f"{first['content']}\n\n{instruction}"}
-    else:
-        messages.insert(0, {"role": "system", "content": instruction})
-    body["messages"] = messages
+    body["messages"] = add_system_instruction(body["messages"], instruction)
     body["response_format"] = {"type": "json_object"}

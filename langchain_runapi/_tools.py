@@ -4,7 +4,8 @@ GLM accepts ``tool_choice="auto"`` only (see ``runapi_client.get_model_info``). 
 ChatRunAPI degrades knowingly, never silently:
 
 - a forced choice (``"any"``, ``"required"``, ``True``, a tool name) is sent as ``"auto"``
-  with a ``UserWarning``: the model may then answer without calling the tool;
+  with a ``UserWarning``, and a system instruction asks for a tool call (of the named tool,
+  if one was named): the model may still answer without calling it;
 - ``"none"`` is honoured by not sending the tools at all (same effect, nothing to warn about);
 - ``parallel_tool_calls`` is dropped with a warning when the model does not accept the field.
 
@@ -21,6 +22,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
 from runapi_client import ModelInfo
+from runapi_client._instructions import add_system_instruction, tool_call_instruction
 from runapi_client._warn import warn_at_caller
 
 __all__ = ["adapt_tool_request", "format_tool_choice", "format_tools"]
@@ -67,21 +69,12 @@ def adapt_tool_request(body: dict[str, Any], info: ModelInfo) -> None:
     """Make ``body``'s tool fields fit what ``info`` says the model accepts (in place)."""
     choice = body.get("tool_choice")
     if choice is not None and _choice_kind(choice) not in info.tool_choice:
-        model = body.get("model")
         if choice == "none":
             body.pop("tools", None)
             body.pop("tool_choice", None)
             body.pop("parallel_tool_calls", None)
         else:
-            shown = choice if isinstance(choice, str) else choice.get("function", {}).get("name")
-            warn_at_caller(
-                f"{model} accepts tool_choice {list(info.tool_choice)} only, so "
-                f"tool_choice={shown!r} is sent as 'auto': the model may answer without "
-                "calling a tool. Ask for the tool in the prompt to make a call likely."
-            )
-            body["tool_choice"] = "auto" if "auto" in info.tool_choice else None
-            if body["tool_choice"] is None:
-                del body["tool_choice"]
+            _ask_for_the_call(body, choice, info)
     if "parallel_tool_calls" in body and not info.parallel_tool_calls:
         del body["parallel_tool_calls"]
         warn_at_caller(
@@ -90,3 +83,21 @@ def adapt_tool_request(body: dict[str, Any], info: ModelInfo) -> None:
     if not body.get("tools"):
         body.pop("tools", None)
         body.pop("tool_choice", None)
+
+
+def _ask_for_the_call(body: dict[str, Any], choice: Any, info: ModelInfo) -> None:
+    """A forced ``choice`` the model rejects: ``"auto"``, and a system instruction to call the
+    tool (the one ``choice`` names, if it names one) in the messages."""
+    name = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    shown = choice if isinstance(choice, str) else name
+    warn_at_caller(
+        f"{body.get('model')} accepts tool_choice {list(info.tool_choice)} only, so "
+        f"tool_choice={shown!r} is sent as 'auto', with a system instruction to call the "
+        "tool: the model may still answer without calling it."
+    )
+    if "auto" in info.tool_choice:
+        body["tool_choice"] = "auto"
+    else:
+        del body["tool_choice"]
+    if body.get("tools"):
+        body["messages"] = add_system_instruction(body["messages"], tool_call_instruction(name))

@@ -27,6 +27,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
 from runapi_client import ModelInfo
+from runapi_client._instructions import TOOL_CALL_INSTRUCTION, tool_call_instruction
 
 from ._messages import parse_arguments
 
@@ -45,7 +46,7 @@ __all__ = [
 
 logger = logging.getLogger("llama_index_runapi")
 
-REQUIRED_HINT = "Answer by calling one of the provided tools"
+REQUIRED_HINT = TOOL_CALL_INSTRUCTION  # the core's words, which ChatRunAPI sends too
 
 
 @dataclass
@@ -58,7 +59,11 @@ class ToolRequest:
 
 
 def with_instruction(messages: Sequence[ChatMessage], text: str) -> list[ChatMessage]:
-    """``messages`` with ``text`` added to the leading system message (a new one if none)."""
+    """``messages`` with ``text`` added to the leading system message (a new one if none).
+
+    The LlamaIndex form of ``runapi_client._instructions.add_system_instruction``: added to the
+    ChatMessages, before they become wire messages, so LlamaIndex's callbacks and
+    instrumentation see the instruction that is sent."""
     out = list(messages)
     if out and out[0].role == MessageRole.SYSTEM:
         first = out[0]
@@ -104,10 +109,10 @@ def tool_request(
             only = [s for s in specs if s["function"]["name"] == name]
             if only:
                 specs = only
-                request.hint = f"{REQUIRED_HINT}: call `{name}`."
+                request.hint = tool_call_instruction(name)
             wanted = None
     elif wanted == "required" and "required" not in info.tool_choice:
-        request.hint = f"{REQUIRED_HINT}."
+        request.hint = tool_call_instruction()
         wanted = None
 
     request.fields["tools"] = specs

@@ -20,10 +20,17 @@ from langchain.agents import create_agent
 from langchain.agents.middleware import LLMToolSelectorMiddleware
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
+from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
 import tests.support.fake_runapi as fake_runapi
 from langchain_runapi import ChatRunAPI
+from llama_index_runapi import RunAPILLM
+from runapi_client._instructions import (
+    TOOL_CALL_INSTRUCTION,
+    add_system_instruction,
+    tool_call_instruction,
+)
 from tests.support.fake_runapi import FakeRunAPI
 from tests.support.scripted_glm import Answer
 from tests.support.scripted_glm import answer as glm_answer
@@ -168,3 +175,103 @@ def test_tool_selector_middleware_retries_and_falls_back_on_a_prose_selection(
         ["ToolSelectionResponse"],
         ["get_weather", "get_time"],
     ]
+
+
+# --------------------------------- #4: a forced tool_choice on GLM comes with an instruction
+
+
+def test_create_agent_with_a_response_format_sends_the_instruction(fake: FakeRunAPI) -> None:
+    # No native structured output on GLM, so AutoStrategy picks ToolStrategy: tool_choice="any".
+    agent = create_agent(
+        model=runapi(fake), tools=[get_weather], response_format=Weather, system_prompt="Be brief."
+    )
+    with pytest.warns(UserWarning, match="sent as 'auto', with a system instruction"):
+        agent.invoke({"messages": [("user", "call get_weather for 'Paris'")]})
+    for request in fake.chat_requests:
+        body = request["body"]
+        assert body["tool_choice"] == "auto"
+        # One system message, the agent's prompt first.
+        assert system_messages(body) == [f"Be brief.\n\n{tool_call_instruction()}"]
+        assert body["messages"][0]["role"] == "system"
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "instruction"),
+    [
+        ("any", tool_call_instruction()),
+        ("required", tool_call_instruction()),
+        ("get_weather", tool_call_instruction("get_weather")),
+        (True, tool_call_instruction("get_weather")),
+    ],
+)
+def test_a_forced_tool_choice_sends_the_instruction(
+    fake: FakeRunAPI, tool_choice: Any, instruction: str
+) -> None:
+    llm = runapi(fake).bind_tools([get_weather], tool_choice=tool_choice)
+    with pytest.warns(UserWarning, match="sent as 'auto'"):
+        llm.invoke("weather in 'Paris'?")
+    body = fake.chat_requests[-1]["body"]
+    assert body["tool_choice"] == "auto"
+    assert body["messages"][0] == {"role": "system", "content": instruction}
+    assert body["messages"][1:] == [{"role": "user", "content": "weather in 'Paris'?"}]
+
+    with pytest.warns(UserWarning, match="sent as 'auto'"):  # streamed: the same body
+        list(llm.stream([("system", "Be brief."), ("human", "weather in 'Rome'?")]))
+    assert system_messages(fake.chat_requests[-1]["body"]) == [f"Be brief.\n\n{instruction}"]
+
+
+@pytest.mark.parametrize("tool_choice", [None, "auto", "none"])
+def test_an_unforced_tool_choice_sends_no_instruction(
+    fake: FakeRunAPI, tool_choice: str | None
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runapi(fake).bind_tools([get_weather], tool_choice=tool_choice).invoke("weather?")
+    assert system_messages(fake.chat_requests[-1]["body"]) == []
+
+
+def test_a_model_that_can_be_forced_gets_tool_choice_and_no_instruction(
+    fake: FakeRunAPI,
+) -> None:
+    llm = ChatRunAPI(
+        model="gpt-4o-mini",
+        api_key="k",
+        base_url=fake.base_url,
+        price={"input": 0.15, "output": 0.60},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        llm.bind_tools([get_weather], tool_choice="any").invoke("weather?")
+    body = fake.chat_requests[-1]["body"]
+    assert body["tool_choice"] == "required"
+    assert system_messages(body) == []
+
+
+def test_both_adapters_send_the_same_words(fake: FakeRunAPI) -> None:
+    with pytest.warns(UserWarning):
+        runapi(fake).bind_tools([get_weather], tool_choice="get_weather").invoke("weather?")
+    langchain_body = fake.chat_requests[-1]["body"]
+
+    llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+    weather = FunctionTool.from_defaults(fn=lambda city: city, name="get_weather")
+    llm.chat_with_tools([weather], user_msg="weather?", tool_choice="get_weather")
+    llama_body = fake.chat_requests[-1]["body"]
+
+    assert system_messages(langchain_body) == system_messages(llama_body)
+    assert system_messages(llama_body) == [f"{TOOL_CALL_INSTRUCTION}: call `get_weather`."]
+
+
+def test_add_system_instruction_keeps_one_system_message_first() -> None:
+    user = {"role": "user", "content": "hi"}
+    assert add_system_instruction([user], "X") == [{"role": "system", "content": "X"}, user]
+    system = {"role": "system", "content": "Be brief."}
+    given = [system, user]
+    assert add_system_instruction(given, "X") == [
+        {"role": "system", "content": "Be brief.\n\nX"},
+        user,
+    ]
+    assert given == [{"role": "system", "content": "Be brief."}, user]  # left unchanged
+    parts = {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    assert add_system_instruction([parts], "X")[0]["content"][-1] == {"type": "text", "text": "X"}
+    # A system message after the first is not the head: a new one goes first.
+    assert add_system_instruction([user, system], "X")[0] == {"role": "system", "content": "X"}
