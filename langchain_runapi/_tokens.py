@@ -11,6 +11,10 @@ images are counted the way LangChain counts them. With ``use_usage_metadata_scal
 history holding an answer from RunAPI whose reported ``total_tokens`` exceeds the estimate up to
 that answer scales the estimate up by that ratio (LangChain caps it at 1.25): where the bytes/3
 rule runs low (code, random strings), the real tokenizer's count pulls it up.
+
+An answer is counted as it is sent back (:func:`_as_sent`): its text and its tool calls. With
+``output_version="v1"`` its content is a list of blocks, reasoning among them, and LangChain
+would count every block, each with its JSON overhead.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -51,10 +55,20 @@ def _chars_per_token(messages: Sequence[BaseMessage]) -> float:
     return _BYTES_PER_TOKEN * chars / size if size else _BYTES_PER_TOKEN
 
 
+def _as_sent(message: BaseMessage) -> BaseMessage:
+    """An answer whose content is a list of blocks, as the wire has it: its text, with the
+    tool calls beside it (LangChain counts those for string content). Usage and metadata are
+    kept, for the usage scaling."""
+    if isinstance(message, AIMessage) and not isinstance(message.content, str):
+        return message.model_copy(update={"content": message.text})
+    return message
+
+
 def count_message_tokens(
     messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None
 ) -> int:
     """Estimated prompt tokens of ``messages`` (and ``tools``' schemas, if given)."""
+    messages = [_as_sent(m) for m in messages]
     schemas: list[BaseTool | dict[str, Any]] | None = (
         [convert_to_openai_tool(tool) for tool in tools] if tools else None
     )
