@@ -32,7 +32,7 @@ from ._errors import (
     error_from_stream_payload,
     parse_retry_after,
 )
-from ._options import RequestOptions, split_request_options
+from ._options import NOT_GIVEN, RequestOptions, split_request_options
 from ._pricing import Cost, Price, cost_of, token_counts
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
@@ -244,7 +244,7 @@ class _Base:
         headers = self.config.default_headers
         if options.headers:
             headers = tuple(sorted({**dict(headers), **dict(options.headers)}.items()))
-        timeout = options.timeout if options.has_timeout else self.config.timeout
+        timeout = self.config.timeout if options.timeout is NOT_GIVEN else options.timeout
         return dataclasses.replace(self.config, default_headers=headers, timeout=timeout)
 
     def __repr__(self) -> str:
@@ -600,7 +600,7 @@ class RunAPIClient(_Base):
         clone = RunAPIClient(
             config=self._config_with(options), prices=self.prices, http_client=self.http
         )
-        if options.has_timeout:
+        if options.timeout is not NOT_GIVEN:
             clone._send_timeout = httpx.Timeout(options.timeout)
         return clone
 
@@ -850,7 +850,7 @@ class AsyncRunAPIClient(_Base):
             http_client=http,
             transport=self._transport,
         )
-        if options.has_timeout:
+        if options.timeout is not NOT_GIVEN:
             clone._send_timeout = httpx.Timeout(options.timeout)
         return clone
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,12 +58,27 @@ def resolve_base_url(base_url: str | None) -> str:
     return normalize_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
 
 
-def check_timeout(timeout: float | None) -> float | None:
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-        raise ConfigurationError(
-            f"timeout must be a positive number of seconds or None, got {timeout!r}"
-        )
-    return None if timeout is None else float(timeout)
+def check_timeout(timeout: object, *, source: str = "timeout") -> float | None:
+    """Seconds as a float, or None for no timeout; anything else is a ``ConfigurationError``
+    (not a ``TypeError`` from comparing it), since it arrives from user settings and options."""
+    if timeout is None:
+        return None
+    if (
+        isinstance(timeout, (int, float))
+        and not isinstance(timeout, bool)
+        and math.isfinite(timeout)
+        and timeout > 0
+    ):
+        return float(timeout)
+    hint = ""
+    if type(timeout).__name__ == "Timeout":  # httpx.Timeout, as the OpenAI SDK accepts
+        hint = " (an httpx.Timeout is not accepted: one number applies to connect and each read)"
+    elif isinstance(timeout, str):
+        hint = " (a number, not a string)"
+    raise ConfigurationError(
+        f"{source} must be a positive number of seconds such as 30, or None for no timeout; "
+        f"got {timeout!r}{hint}"
+    )
 
 
 RESERVED_HEADERS = frozenset({"authorization", "content-type", "accept"})
@@ -72,8 +88,26 @@ def check_headers(
     headers: Mapping[str, str] | None, *, source: str = "default_headers"
 ) -> tuple[tuple[str, str], ...]:
     """Extra headers may not replace the ones the client needs: a stray ``Authorization`` would
-    silently swap the key, a ``Content-Type`` or ``Accept`` would break requests or streams."""
-    items = dict(headers or {})
+    silently swap the key, a ``Content-Type`` or ``Accept`` would break requests or streams.
+    Names and values must be strings (httpx would fail on the first request otherwise); a bad
+    value is named by its type only, since header values are often secrets."""
+    if headers is None:
+        return ()
+    if not isinstance(headers, Mapping):
+        raise ConfigurationError(
+            f"{source} must be a dict of header names to string values, "
+            f"got {type(headers).__name__}."
+        )
+    items = dict(headers)
+    for name, value in items.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ConfigurationError(
+                f"{source} must map header names to string values; {name!r} is "
+                f"{type(value).__name__}. Pass str(value), or leave the header out."
+                if isinstance(name, str)
+                else f"{source} must map string header names to values; got a "
+                f"{type(name).__name__} name."
+            )
     clash = sorted(name for name in items if name.lower() in RESERVED_HEADERS)
     if clash:
         raise ConfigurationError(

@@ -12,27 +12,70 @@ body, ``extra_headers`` go out as headers and ``timeout`` applies to that reques
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ._config import check_headers, check_timeout
 from ._errors import ConfigurationError
 
-__all__ = ["OPTION_KEYS", "RequestOptions", "split_request_options"]
+__all__ = ["NOT_GIVEN", "OPTION_KEYS", "RequestOptions", "split_request_options"]
 
 OPTION_KEYS: Final = frozenset({"extra_body", "extra_headers", "extra_query", "timeout"})
 
 _SET_BY_THE_CLIENT = ("messages", "stream", "stream_options")
 
 
+class _NotGiven(enum.Enum):
+    NOT_GIVEN = "NOT_GIVEN"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
+"""The default of ``RequestOptions.timeout``: keep the client's (``None`` means no timeout)."""
+
+
 @dataclass(frozen=True)
 class RequestOptions:
-    """What one request changes in its client's settings."""
+    """What one request changes in its client's settings; checked when built, like the
+    client's own settings: ``RequestOptions(timeout=5)`` applies a 5 s timeout,
+    ``RequestOptions(headers={"Authorization": ...})`` is a ``ConfigurationError``.
 
-    headers: tuple[tuple[str, str], ...] = ()
-    timeout: float | None = None
-    has_timeout: bool = False  # timeout=None is a real choice: no timeout
+    ``headers`` may be given as a dict; it is kept as sorted ``(name, value)`` pairs.
+    ``timeout`` left out keeps the client's; ``None`` means no timeout. ``has_timeout`` is
+    derived from it (passing ``has_timeout=True`` without a timeout means ``None``, as before).
+    """
+
+    headers: tuple[tuple[str, str], ...] | Mapping[str, str] = ()
+    timeout: float | Literal[_NotGiven.NOT_GIVEN] | None = NOT_GIVEN
+    has_timeout: bool | None = None
+
+    def __post_init__(self) -> None:
+        headers = self.headers
+        if not isinstance(headers, Mapping):
+            try:
+                headers = dict(headers)
+            except (TypeError, ValueError):
+                raise ConfigurationError(
+                    "RequestOptions headers must be a dict of header names to string values, "
+                    f"got {type(self.headers).__name__}."
+                ) from None
+        object.__setattr__(self, "headers", check_headers(headers, source="RequestOptions headers"))
+        timeout = self.timeout
+        if self.has_timeout is False and timeout is not NOT_GIVEN:
+            raise ConfigurationError(
+                "RequestOptions(timeout=..., has_timeout=False) contradicts itself: leave "
+                "has_timeout out (a timeout given applies)."
+            )
+        if self.has_timeout and timeout is NOT_GIVEN:
+            timeout = None  # the old spelling of "no timeout": has_timeout=True alone
+        if timeout is not NOT_GIVEN:
+            timeout = check_timeout(timeout, source="RequestOptions timeout")
+        object.__setattr__(self, "timeout", timeout)
+        object.__setattr__(self, "has_timeout", timeout is not NOT_GIVEN)
 
 
 def split_request_options(
@@ -72,8 +115,7 @@ def split_request_options(
         )
     options = RequestOptions(
         headers=check_headers(extra_headers, source="extra_headers"),
-        timeout=check_timeout(timeout) if has_timeout else None,
-        has_timeout=has_timeout,
+        timeout=check_timeout(timeout) if has_timeout else NOT_GIVEN,
     )
     if not options.headers and not has_timeout:
         return fields, None

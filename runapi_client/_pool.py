@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import httpx
+
+from ._errors import ConfigurationError
 
 __all__ = [
     "async_http_client",
@@ -62,10 +66,41 @@ def env_proxy(base_url: str) -> str | None:
     """
     proxies = getproxies()
     url = httpx.URL(base_url)
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or proxy_bypass(url.host):
+    scheme = url.scheme if proxies.get(url.scheme) else "all"
+    proxy = proxies.get(scheme)
+    # With its port, so a NO_PROXY entry written host:port matches as in httpx and requests
+    # (urllib compares an entry to the host with and without the port; given the host alone,
+    # a host:port entry never matches). An explicit port only: a default port is not in the
+    # URL, and httpx does not match "host:443" against https://host either.
+    host = f"{url.host}:{url.port}" if url.port is not None else url.host
+    if not proxy or proxy_bypass(host):
         return None
-    return proxy if "://" in proxy else f"http://{proxy}"
+    proxy = proxy if "://" in proxy else f"http://{proxy}"
+    try:  # as the transport will parse it, so a bad variable is named now, not found later
+        httpx.Proxy(proxy)
+    except (httpx.InvalidURL, ValueError) as exc:  # a bad port or host; an unknown scheme
+        raise ConfigurationError(
+            f"The {_proxy_variable(scheme)} environment variable is not a usable proxy URL "
+            f"({_without_password(str(exc), proxy)}). Set it to a URL such as "
+            "http://proxy.example.com:3128, or unset it."
+        ) from None
+    return proxy
+
+
+def _proxy_variable(scheme: str) -> str:
+    """The name the proxy was read from, as set (urllib prefers the lowercase one)."""
+    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
+        if os.environ.get(name):
+            return name
+    return f"system proxy setting for {scheme}"  # macOS and Windows settings
+
+
+def _without_password(text: str, proxy: str) -> str:
+    try:
+        password = urlsplit(proxy).password
+    except ValueError:
+        password = None
+    return text.replace(password, "****") if password else text
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:

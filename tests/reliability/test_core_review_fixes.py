@@ -3,7 +3,9 @@
 D1 a 200 whose JSON body is an error envelope raises that error (streamed or not);
 D2 the key is blanked out of every error built from what the server sent;
 D3 a stream that loses its connection after its finish chunk ends normally, usage recorded;
-D4-D6 live in tests/unit (options, option types, proxies from the environment).
+D4 ``RequestOptions`` built directly is checked and its timeout applies;
+D5 per-request options of the wrong type are a ``ConfigurationError``, before any request;
+D6 ``NO_PROXY`` entries written host:port match; a malformed proxy variable is named.
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ import httpx
 import pytest
 
 from runapi_client import (
+    APITimeoutError,
+    AsyncRunAPIClient,
     AuthenticationError,
+    ConfigurationError,
     IncompleteStreamError,
     NotFoundError,
+    RequestOptions,
     RunAPIClient,
     RunAPIError,
     ServerError,
     StreamInterruptedError,
+    _pool,
     track_usage,
 )
 from tests.reliability.conftest import RetryLog
@@ -212,3 +219,143 @@ def test_a_stream_cut_before_its_finish_still_records_the_usage_that_arrived() -
     assert info.value.partial is not None
     assert info.value.partial["choices"][0]["message"]["content"] == "half an ans"
     assert usage.requests == 1 and usage.total_tokens == 13
+
+
+# ------------------------------------------------------- D4: RequestOptions used directly
+
+
+def test_request_options_timeout_applies_through_with_options(server: FakeRunAPI) -> None:
+    options = RequestOptions(timeout=0.3)
+    assert options.has_timeout and options.timeout == 0.3
+    server.enqueue(Fault.delay(2))
+    with RunAPIClient(base_url=server.base_url, api_key=KEY, max_retries=0) as client:
+        quick = client.with_options(options)
+        assert quick.config.timeout == 0.3
+        with pytest.raises(APITimeoutError):
+            quick.chat_completion(body())
+        assert client.with_options(RequestOptions()).config.timeout == client.config.timeout
+        assert client.with_options(RequestOptions(timeout=None)).config.timeout is None
+
+
+def test_request_options_timeout_applies_through_async_with_options(server: FakeRunAPI) -> None:
+    import asyncio
+
+    async def run() -> None:
+        server.enqueue(Fault.delay(2))
+        async with AsyncRunAPIClient(base_url=server.base_url, api_key=KEY, max_retries=0) as c:
+            with pytest.raises(APITimeoutError):
+                await c.with_options(RequestOptions(timeout=0.3)).chat_completion(body())
+
+    asyncio.run(asyncio.wait_for(run(), 30))
+
+
+def test_request_options_headers_are_checked_and_sent(server: FakeRunAPI) -> None:
+    for name in ("Authorization", "content-type", "Accept"):
+        with pytest.raises(ConfigurationError, match="may not set"):
+            RequestOptions(headers={name: "Bearer other"})
+    options = RequestOptions(headers={"X-Team": "data"})
+    assert options.headers == (("X-Team", "data"),)
+    with RunAPIClient(base_url=server.base_url, api_key=KEY) as client:
+        client.with_options(options).chat_completion(body())
+    sent = server.chat_requests[-1]["headers"]
+    assert sent["x-team"] == "data"
+    assert sent["authorization"] == f"Bearer {KEY}"
+
+
+def test_request_options_keep_the_old_has_timeout_spelling() -> None:
+    assert RequestOptions(has_timeout=True).timeout is None  # no timeout, as before
+    assert not RequestOptions().has_timeout
+    with pytest.raises(ConfigurationError, match="contradicts"):
+        RequestOptions(timeout=5, has_timeout=False)
+
+
+# ---------------------------------------------------------- D5: per-request option types
+
+WRONG_OPTIONS = [
+    ({"timeout": httpx.Timeout(5)}, r"httpx\.Timeout is not accepted"),
+    ({"timeout": "5"}, "not a string"),
+    ({"timeout": [5]}, "positive number of seconds"),
+    ({"timeout": float("inf")}, "positive number of seconds"),
+    ({"extra_headers": {"X-N": 1}}, r"'X-N' is int\. Pass str"),
+    ({"extra_headers": {"X-N": None}}, "'X-N' is NoneType"),
+    ({"extra_headers": {1: "x"}}, "string header names"),
+]
+
+
+@pytest.mark.parametrize(("options", "match"), WRONG_OPTIONS)
+@pytest.mark.parametrize("mode", MODES)
+def test_per_request_options_of_the_wrong_type_are_configuration_errors(
+    mode: str, server: FakeRunAPI, options: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        complete(mode, server, body(**options))
+    with pytest.raises(ConfigurationError, match=match):
+        stream(mode, server, body(**options))
+    assert server.chat_requests == []
+
+
+def test_constructor_settings_of_the_wrong_type_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="not a string"):
+        RunAPIClient(api_key=KEY, timeout="5")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"httpx\.Timeout"):
+        RunAPIClient(api_key=KEY, timeout=httpx.Timeout(5))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="'X-Secret' is int"):
+        RunAPIClient(api_key=KEY, default_headers={"X-Secret": 12345})  # type: ignore[dict-item]
+    with pytest.raises(ConfigurationError, match="dict of header names"):
+        RunAPIClient(api_key=KEY, default_headers=["X-A"])  # type: ignore[arg-type]
+    assert RunAPIClient(api_key=KEY, timeout=5).config.timeout == 5.0
+
+
+# ------------------------------------------------------------ D6: proxies from the environment
+
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in _PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "base_url", "proxied"),
+    [  # as httpx.Client() and requests decide
+        ("127.0.0.1:8080", "http://127.0.0.1:8080/v1", False),
+        ("localhost:8080", "http://localhost:8080/v1", False),
+        ("127.0.0.1:9999", "http://127.0.0.1:8080/v1", True),
+        ("127.0.0.1", "http://127.0.0.1:8080/v1", False),
+        ("other:1,127.0.0.1:8080", "http://127.0.0.1:8080/v1", False),
+        ("runapi.ai:443", "https://runapi.ai/v1", True),  # a default port is not matched
+        ("::1", "http://[::1]:8080/v1", False),
+    ],
+)
+def test_no_proxy_entries_with_a_port_match_as_in_httpx(
+    proxy_env: pytest.MonkeyPatch, no_proxy: str, base_url: str, proxied: bool
+) -> None:
+    proxy_env.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    proxy_env.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    proxy_env.setenv("NO_PROXY", no_proxy)
+    assert (_pool.env_proxy(base_url) is not None) == proxied
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HTTPS_PROXY", "http://user:s3cretpw@proxy.invalid:notaport"),
+        ("https_proxy", "ftp://user:s3cretpw@proxy.invalid:21"),
+        ("ALL_PROXY", "http://user:s3cretpw@[::1"),
+    ],
+)
+def test_a_malformed_proxy_variable_is_a_configuration_error_naming_it(
+    proxy_env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    proxy_env.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name) as info:
+        _pool.env_proxy("https://runapi.example/v1")
+    assert "s3cretpw" not in str(info.value)
+    client = RunAPIClient(api_key=KEY, base_url="https://runapi.example/v1", timeout=1.25)
+    with pytest.raises(ConfigurationError, match=name) as info:
+        client.chat_completion(body())
+    assert "s3cretpw" not in str(info.value)
