@@ -236,10 +236,14 @@ def cost_table(tracker: object) -> None:
 def _cassette(mode: str) -> contextlib.AbstractContextManager[object]:
     import vcr
 
+    from tests.support.recording import FILTER_HEADERS, FILTER_QUERY_PARAMETERS, scrub_response
+
     recorder = vcr.VCR(
         record_mode=mode,
         match_on=["method", "scheme", "host", "port", "path"],
-        filter_headers=[("authorization", "Bearer <redacted>")],
+        filter_headers=FILTER_HEADERS,
+        filter_query_parameters=FILTER_QUERY_PARAMETERS,
+        before_record_response=scrub_response,
         decode_compressed_response=True,
     )
     return recorder.use_cassette(str(CASSETTE), allow_playback_repeats=False)

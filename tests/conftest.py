@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.recording import FILTER_HEADERS, FILTER_QUERY_PARAMETERS, scrub_response
+
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
 
@@ -18,23 +20,11 @@ if not os.environ.get("RUNAPI_API_KEY"):
     os.environ["RUNAPI_API_KEY"] = DUMMY_KEY
 
 
-def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    headers = response.get("headers", {})
-    for name in list(headers):
-        if name.lower() in {"set-cookie", "cf-ray", "server-timing"}:
-            del headers[name]
-    return response
-
-
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
     return {
-        "filter_headers": [
-            ("authorization", "Bearer <redacted>"),
-            ("x-api-key", "<redacted>"),
-            ("cookie", None),
-        ],
-        "filter_query_parameters": [("api_key", "<redacted>")],
+        "filter_headers": FILTER_HEADERS,
+        "filter_query_parameters": FILTER_QUERY_PARAMETERS,
         "decode_compressed_response": True,
         "before_record_response": scrub_response,
         "match_on": ["method", "scheme", "host", "port", "path", "query"],

@@ -28,7 +28,7 @@ from langchain_core.tools import tool
 
 import runapi_client
 from langchain_runapi import ChatRunAPI, get_runapi_callback
-from tests.support.fake_runapi import Fault, FakeRunAPI
+from tests.support.fake_runapi import FakeRunAPI, Fault
 
 
 @pytest.fixture
