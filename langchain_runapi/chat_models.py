@@ -543,8 +543,8 @@ class ChatRunAPI(BaseChatModel):
         """Answers shaped by ``schema`` (pydantic class, TypedDict or JSON Schema dict).
 
         ``method``: ``function_calling`` (a tool with the schema; GLM's default; sent with
-        ``tool_choice="auto"`` where the model cannot be forced, so a call that answers in
-        prose parses to ``None`` with ``include_raw=True`` or raises without it),
+        ``tool_choice="auto"`` where the model cannot be forced, so an answer in prose parses
+        to ``None``, as with ``ChatOpenAI``; LangChain's middleware retries on that),
         ``json_mode`` (``response_format`` ``json_object``; describe the keys in the prompt),
         or ``json_schema`` (native where the model enforces it; on GLM sent as
         ``json_object`` plus the schema in a system message, with a warning).
