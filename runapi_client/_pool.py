@@ -14,6 +14,7 @@ import asyncio
 import atexit
 import contextlib
 import os
+import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
@@ -194,6 +195,33 @@ def _close_sync_pools() -> None:
         _sync.clear()
     for client in clients:
         client.close()
+
+
+_inherited: list[object] = []
+"""Pools a forked child got from its parent, kept referenced and never used or closed."""
+
+
+def _forget_pools_after_fork() -> None:
+    """In a forked child (gunicorn --preload, Celery prefork, multiprocessing's fork): start
+    with no pools.
+
+    A child shares its parent's kept-alive sockets; both writing requests on one connection
+    and reading each other's answers gave workers the wrong replies and embedding vectors.
+    The inherited pools are set aside, not closed: closing would shut the parent's TLS
+    sessions down too (a close_notify on the shared socket), and collecting them could do the
+    same. The lock is new, as the parent's may have been held by another thread at the fork.
+    """
+    global _lock
+    _lock = threading.Lock()
+    _inherited.append((dict(_sync), dict(_async), dict(_watchers)))
+    _sync.clear()
+    _async.clear()
+    _watchers.clear()
+    _direct.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 def close_sync_http_client(key: tuple[str, float | None]) -> None:
