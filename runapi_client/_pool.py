@@ -14,7 +14,6 @@ import asyncio
 import atexit
 import contextlib
 import os
-import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
