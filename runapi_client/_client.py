@@ -35,7 +35,7 @@ from ._errors import (
 from ._options import NOT_GIVEN, RequestOptions, split_request_options
 from ._pricing import Cost, Price, cost_of, token_counts
 from ._sse import ServerSentEvent, SSEDecoder
-from ._streaming import StreamAccumulator
+from ._streaming import StreamAccumulator, completion_as_chunk
 from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
 from ._usage import check_budgets, record_usage
 from ._validate import encode_json, validate_chat_request
@@ -443,6 +443,18 @@ class _StreamState:
         answer = self.client._answer_or_error(response)
         return answer if isinstance(answer, RunAPIError) else None
 
+    def whole_answer(self, response: httpx.Response) -> ChatCompletionChunk | None:
+        """A stream request answered with a whole completion (call after reading it and ruling
+        out an error): the answer as one chunk, the stream then complete; None if the body is
+        no completion."""
+        data = self.client._answer_or_error(response)
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+            return None
+        chunk = completion_as_chunk(data)
+        self.accumulator.add(chunk)  # type: ignore[arg-type]
+        self.accumulator.saw_done = True
+        return chunk  # type: ignore[return-value]
+
     def end(self) -> ChatResult:
         acc = self.accumulator
         completion = acc.completion()
@@ -689,6 +701,10 @@ class ChatStream(_StreamBase):
                         attempt[0] += 1
                         time.sleep(delay)
                         continue
+                    if (whole := state.whole_answer(response)) is not None:
+                        yield whole
+                        state.end()
+                        return
                 for raw in response.iter_bytes():
                     for event in state.decoder.feed(raw):
                         chunk = state.chunk_of(event)
@@ -935,6 +951,10 @@ class AsyncChatStream(_StreamBase):
                         attempt[0] += 1
                         await asyncio.sleep(delay)
                         continue
+                    if (whole := state.whole_answer(response)) is not None:
+                        yield whole
+                        state.end()
+                        return
                 async for raw in response.aiter_bytes():
                     for event in state.decoder.feed(raw):
                         chunk = state.chunk_of(event)

@@ -8,11 +8,12 @@ and name only on the first. The accumulator accepts all of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ._types import ChatCompletion, ChatCompletionChunk, ToolCall, Usage
 
-__all__ = ["StreamAccumulator"]
+__all__ = ["StreamAccumulator", "completion_as_chunk"]
 
 
 class _ToolCallParts:
@@ -184,3 +185,36 @@ def _dumps(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+def completion_as_chunk(completion: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole completion as one stream chunk carrying every message as its delta.
+
+    For a server that answers a stream request with a plain completion (a gateway route that
+    ignores ``stream: true``): the caller still gets the answer, through the same stream code.
+    Tool calls get the ``index`` a delta needs, in their order.
+    """
+    choices = []
+    for position, choice in enumerate(completion.get("choices") or []):
+        message = dict(choice.get("message") or {})
+        calls = message.get("tool_calls")
+        if calls:
+            message["tool_calls"] = [
+                {"index": i, **call} if "index" not in call else call
+                for i, call in enumerate(calls)
+            ]
+        choices.append(
+            {
+                "index": choice.get("index", position),
+                "delta": message,
+                "finish_reason": choice.get("finish_reason"),
+            }
+        )
+    chunk: dict[str, Any] = {
+        key: completion[key] for key in ("id", "created", "model") if key in completion
+    }
+    chunk["object"] = "chat.completion.chunk"
+    chunk["choices"] = choices
+    if completion.get("usage"):
+        chunk["usage"] = completion["usage"]
+    return chunk
