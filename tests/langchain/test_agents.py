@@ -4,6 +4,7 @@ GLM stream shapes. Recorded with ``scripts/record_cassettes.py``; replay only.""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -102,6 +103,12 @@ def test_agent_streams_tokens(kind: str, shape: str) -> None:
 
 @pytest.mark.vcr
 @pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="create_agent calls the model without passing its config, and before 3.11 asyncio "
+    "tasks do not carry context variables, so LangGraph's token streaming never reaches the "
+    "model (a LangGraph limit for every chat model; it makes a non-streamed call instead)",
+)
 async def test_agent_astream_tokens(shape: str) -> None:
     agent = _build("create_agent", shape)
     tokens: list[str] = []

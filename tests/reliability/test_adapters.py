@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -241,6 +242,12 @@ async def _load(adapter: str, server: FakeRunAPI, n_calls: int, concurrency: int
     assert idle and after == baseline
 
 
+@pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    strict=False,
+    reason="on 3.10 a cancel that lands while anyio's connect_tcp finishes can be swallowed "
+    "(anyio#1214; 3.10 has no Task.cancelling()), so under CPU load a cancelled call may run on",
+)
 async def test_load(adapter: str, server: FakeRunAPI, retry_log: RetryLog) -> None:
     await _load(adapter, server, 600, 100)
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -170,6 +171,12 @@ async def _load(server: FakeRunAPI, n_calls: int, concurrency: int, label: str) 
     assert idle and after == baseline
 
 
+@pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    strict=False,
+    reason="on 3.10 a cancel that lands while anyio's connect_tcp finishes can be swallowed "
+    "(anyio#1214; 3.10 has no Task.cancelling()), so under CPU load a cancelled call may run on",
+)
 async def test_load_core_async(server: FakeRunAPI, retry_log: RetryLog) -> None:
     await _load(server, 1200, 120, "core async")
 
