@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
@@ -20,6 +20,7 @@ from . import _pool
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
 from ._errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     ConfigurationError,
     IncompleteStreamError,
@@ -90,6 +91,10 @@ class EmbeddingResult:
     def usage(self) -> Usage | None:
         usage = self.response.get("usage")
         return usage if isinstance(usage, dict) else None  # type: ignore[return-value]
+
+
+_OPTION_CLIENTS = 16
+_C = TypeVar("_C", bound="_Base")
 
 
 def _backoff(attempt: int) -> float:
@@ -238,12 +243,28 @@ class _Base:
         # The timeout for a client the caller gave us: its own, unless a request's timeout=
         # option says otherwise (requests on our pools carry _timeout_extension instead).
         self._send_timeout: httpx.Timeout | Any = httpx.USE_CLIENT_DEFAULT
+        self._option_clients: dict[tuple[RequestOptions, object], _Base] = {}
+
+    def _keep_option_client(self, options: RequestOptions, http: object, clone: _C) -> _C:
+        """Keep ``clone`` for the next request with the same options on the same httpx client:
+        options set through ``bind()``/``model_kwargs`` come with every call, and building a
+        client costs ~30 µs. Keyed by the httpx client too, so a reopened pool or another event
+        loop's gets a clone of its own; a handful at most."""
+        if len(self._option_clients) >= _OPTION_CLIENTS:
+            self._option_clients.clear()
+        self._option_clients[(options, http)] = clone
+        return clone
 
     def _config_with(self, options: RequestOptions) -> ClientConfig:
         """This client's config as changed by one request's options."""
         headers = self.config.default_headers
         if options.headers:
-            headers = tuple(sorted({**dict(headers), **dict(options.headers)}.items()))
+            # Header names are case-insensitive: X-Trace per request replaces x-trace.
+            merged = {name.lower(): (name, value) for name, value in headers}
+            extra = options.headers  # pairs, once __post_init__ has run
+            pairs = extra.items() if isinstance(extra, Mapping) else extra
+            merged.update((name.lower(), (name, value)) for name, value in pairs)
+            headers = tuple(sorted(merged.values()))
         timeout = self.config.timeout if options.timeout is NOT_GIVEN else options.timeout
         return dataclasses.replace(self.config, default_headers=headers, timeout=timeout)
 
@@ -290,10 +311,17 @@ class _Base:
         return error_from_response(status, headers, self._redact(body))
 
     def _payload_error(
-        self, payload: bytes | str, request_id: str | None, *, where: str = "inside the stream"
+        self,
+        payload: bytes | str,
+        request_id: str | None,
+        *,
+        where: str = "inside the stream",
+        unknown: type[RunAPIError] = ServerError,
     ) -> RunAPIError:
         """The typed error for an error a 200 answer reported in its body or its stream."""
-        return error_from_stream_payload(self._redact(payload), request_id, where=where)
+        return error_from_stream_payload(
+            self._redact(payload), request_id, where=where, unknown=unknown
+        )
 
     def _answer_or_error(self, response: httpx.Response) -> dict[str, Any] | RunAPIError:
         """The JSON object a 200 answered, or the error it stands for: a body that is not a
@@ -303,8 +331,13 @@ class _Base:
         if data is None:
             return self._error_of(502, response.headers, response.content)
         if _is_error_envelope(data):
+            # A whole answer that is an error says nothing of being transient ("Bad input"):
+            # unless its code says otherwise, it is not retried.
             return self._payload_error(
-                response.content, response.headers.get("x-request-id"), where="in a 200 answer"
+                response.content,
+                response.headers.get("x-request-id"),
+                where="in a 200 answer",
+                unknown=APIStatusError,
             )
         return data
 
@@ -362,7 +395,8 @@ class _Base:
         self, response: Any, request_model: str, request_id: str | None
     ) -> EmbeddingResult:
         if not isinstance(response, dict) or not isinstance(response.get("data"), list):
-            raise self._error_of(502, {}, json.dumps(response)[:500])
+            # Blanked before it is cut: a key straddling the cut would keep its first half.
+            raise self._error_of(502, {}, self._redact(json.dumps(response))[:500])
         model = response.get("model") or request_model
         usage = response.get("usage")
         if usage:
@@ -609,12 +643,16 @@ class RunAPIClient(_Base):
         """A client for one request with ``options`` applied, on the same connections."""
         # The same httpx client: a pool's requests carry their own timeout, so a per-request
         # timeout needs no pool of its own.
+        http = self.http
+        cached = self._option_clients.get((options, http))
+        if cached is not None:
+            return cached  # type: ignore[return-value]
         clone = RunAPIClient(
-            config=self._config_with(options), prices=self.prices, http_client=self.http
+            config=self._config_with(options), prices=self.prices, http_client=http
         )
         if options.timeout is not NOT_GIVEN:
             clone._send_timeout = httpx.Timeout(options.timeout)
-        return clone
+        return self._keep_option_client(options, http, clone)
 
     def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
         """``POST /chat/completions`` (not streamed). The OpenAI SDK's request options in
@@ -860,6 +898,9 @@ class AsyncRunAPIClient(_Base):
                 http = self.http
             except RuntimeError:
                 pass
+        cached = self._option_clients.get((options, http))
+        if cached is not None:
+            return cached  # type: ignore[return-value]
         clone = AsyncRunAPIClient(
             config=self._config_with(options),
             prices=self.prices,
@@ -868,7 +909,7 @@ class AsyncRunAPIClient(_Base):
         )
         if options.timeout is not NOT_GIVEN:
             clone._send_timeout = httpx.Timeout(options.timeout)
-        return clone
+        return self._keep_option_client(options, http, clone)
 
     async def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
         body, options = split_request_options(body)

@@ -162,6 +162,15 @@ _CODE_CLASSES: dict[str, type[APIStatusError]] = {
     "1305": ServerError,  # Z.ai: service temporarily overloaded
     "1302": RateLimitError,  # Z.ai: concurrency limit
     "1113": InsufficientCreditsError,  # Z.ai: balance exhausted
+    # The OpenAI envelope's "type" (read as the code when there is none)
+    "invalid_request_error": BadRequestError,
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "rate_limit_error": RateLimitError,
+    "server_error": ServerError,
+    "api_error": ServerError,
+    "overloaded_error": ServerError,
 }
 
 _ADVICE: dict[type[RunAPIError], str] = {
@@ -270,7 +279,9 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max((when - _dt.datetime.now(_dt.timezone.utc)).total_seconds(), 0.0)
 
 
-def _class_for(status: int | None, code: str | None) -> type[RunAPIError]:
+def _class_for(
+    status: int | None, code: str | None, unknown: type[RunAPIError] = ServerError
+) -> type[RunAPIError]:
     if status is not None:
         if status in _STATUS_CLASSES:
             return _STATUS_CLASSES[status]
@@ -282,7 +293,7 @@ def _class_for(status: int | None, code: str | None) -> type[RunAPIError]:
             return BadRequestError
     if code is not None and code in _CODE_CLASSES:
         return _CODE_CLASSES[code]
-    return ServerError if status is None else APIStatusError
+    return unknown if status is None else APIStatusError
 
 
 def _compose(
@@ -325,12 +336,18 @@ def error_from_response(
 
 
 def error_from_stream_payload(
-    payload: Any, request_id: str | None = None, *, where: str = "inside the stream"
+    payload: Any,
+    request_id: str | None = None,
+    *,
+    where: str = "inside the stream",
+    unknown: type[RunAPIError] = ServerError,
 ) -> RunAPIError:
     """An error reported in a 200 answer: an ``error`` event inside a stream (the upstream
     failed after headers were sent), or, with ``where``, a 200 body that is an error envelope.
     With no HTTP error status to go by, the class comes from the body's code (or its own
-    ``status``); ``status_code`` is None unless the body states one."""
+    ``status``); ``status_code`` is None unless the body states one. ``unknown``: the class
+    when neither says (a stream that fails midway is most often the upstream failing, so by
+    default a retryable ``ServerError``)."""
     message, code, parsed = parse_error_body(
         payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
     )
@@ -343,6 +360,6 @@ def error_from_stream_payload(
         raw_status = raw_status or parsed.get("status_code")
         if isinstance(raw_status, int) or (isinstance(raw_status, str) and raw_status.isdigit()):
             status = int(raw_status)
-    cls = _class_for(status, code)
+    cls = _class_for(status, code, unknown)
     text = _compose(cls, f"RunAPI reported an error {where}", message, code, request_id)
     return cls(text, status_code=status, code=code, request_id=request_id, body=parsed)

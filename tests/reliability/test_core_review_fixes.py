@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -359,3 +360,48 @@ def test_a_malformed_proxy_variable_is_a_configuration_error_naming_it(
     with pytest.raises(ConfigurationError, match=name) as info:
         client.chat_completion(body())
     assert "s3cretpw" not in str(info.value)
+
+
+def test_a_200_error_without_a_known_code_is_not_retried() -> None:
+    import httpx
+
+    from runapi_client import APIStatusError, BadRequestError, RunAPIClient, ServerError
+
+    for answer, expected in (
+        ({"error": "Bad input"}, APIStatusError),
+        ({"error": {"message": "bad", "type": "invalid_request_error"}}, BadRequestError),
+        ({"error": {"message": "busy", "type": "overloaded_error"}}, ServerError),
+    ):
+        sent: list[httpx.Request] = []
+
+        def handler(
+            request: httpx.Request, answer: dict[str, Any] = answer, sent: list[Any] = sent
+        ) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(200, json=answer)
+
+        client = RunAPIClient(api_key="k", transport=httpx.MockTransport(handler), max_retries=2)
+        body = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
+        with pytest.raises(expected) as caught:
+            client.chat_completion(body)
+        retried = isinstance(caught.value, ServerError)
+        assert len(sent) == (3 if retried else 1), (answer, len(sent))
+        assert "retrying later" not in str(caught.value) or retried
+
+
+def test_an_embeddings_error_never_keeps_part_of_the_key() -> None:
+    import httpx
+
+    from runapi_client import RunAPIClient, RunAPIError
+
+    key = "QZXW8-runapi-0123456789abcdef0123456789"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # Not an embeddings answer, the key echoed where a 500-character cut falls on it.
+        return httpx.Response(200, json={"object": "x" * 470, "echo": key})
+
+    client = RunAPIClient(api_key=key, transport=httpx.MockTransport(handler), max_retries=0)
+    with pytest.raises(RunAPIError) as caught:
+        client.embeddings({"model": "text-embedding-3-small", "input": ["a"]})
+    text = f"{caught.value} {caught.value.body}"
+    assert "QZXW8" not in text

@@ -178,3 +178,38 @@ def test_a_per_request_timeout_shares_the_pool(server: FakeRunAPI) -> None:
             c.chat_completion({**BODY, "timeout": seconds})
         assert dict(_pool._sync) == pools
         assert server.chat_requests[-1]["body"] == {**BODY}
+
+
+def test_a_per_request_header_replaces_a_default_of_another_case() -> None:
+    import httpx
+
+    seen: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get_list("x-trace"))
+        return httpx.Response(200, json={"choices": [{"message": {"content": "ok"}}]})
+
+    client = RunAPIClient(
+        api_key="k",
+        transport=httpx.MockTransport(handler),
+        default_headers={"X-Trace": "default"},
+    )
+    client.chat_completion({**BODY, "extra_headers": {"x-trace": "per-call"}})
+    client.chat_completion(BODY)
+    assert seen == [["per-call"], ["default"]]
+
+
+def test_the_same_options_reuse_one_per_request_client(server: FakeRunAPI) -> None:
+    with RunAPIClient(api_key="k", base_url=server.base_url) as c:
+        options = {"extra_headers": {"X-A": "1"}, "timeout": 30}
+        c.chat_completion({**BODY, **options})
+        first = dict(c._option_clients)
+        c.chat_completion({**BODY, **options})
+        assert dict(c._option_clients) == first and len(first) == 1
+        c.chat_completion({**BODY, "extra_headers": {"X-A": "2"}})
+        assert len(c._option_clients) == 2
+    assert [r["headers"].get("x-a") or r["headers"].get("X-A") for r in server.chat_requests] == [
+        "1",
+        "1",
+        "2",
+    ]
