@@ -103,7 +103,8 @@ def check_headers(
         if not isinstance(name, str) or not isinstance(value, str):
             raise ConfigurationError(
                 f"{source} must map header names to string values; {name!r} is "
-                f"{type(value).__name__}. Pass str(value), or leave the header out."
+                f"{type(value).__name__}. Pass the value as a str (bytes decoded, e.g. "
+                "value.decode()), or leave the header out."
                 if isinstance(name, str)
                 else f"{source} must map string header names to values; got a "
                 f"{type(name).__name__} name."
