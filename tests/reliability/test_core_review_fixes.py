@@ -277,7 +277,7 @@ WRONG_OPTIONS = [
     ({"timeout": "5"}, "not a string"),
     ({"timeout": [5]}, "positive number of seconds"),
     ({"timeout": float("inf")}, "positive number of seconds"),
-    ({"extra_headers": {"X-N": 1}}, r"'X-N' is int\. Pass str"),
+    ({"extra_headers": {"X-N": 1}}, r"'X-N' is int\. Pass the value as a str"),
     ({"extra_headers": {"X-N": None}}, "'X-N' is NoneType"),
     ({"extra_headers": {1: "x"}}, "string header names"),
 ]
