@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
 import pytest
 
 from langchain_runapi.embeddings import RunAPIEmbeddings
 from runapi_client import AuthenticationError, Price, track_usage
+from tests.support.fake_embeddings import FakeEmbeddings as SharedFakeEmbeddings
 
 
-class FakeEmbeddings:
-    """A MockTransport handler answering /embeddings with vector[0] = len(text)."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.status = status
-
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        self.bodies.append(body)
-        if self.status != 200:
-            return httpx.Response(self.status, json={"error": {"message": "Invalid API key"}})
-        dims = body.get("dimensions") or 4
-        data = [
-            {"index": i, "embedding": [float(len(t))] + [0.5] * (dims - 1)}
-            for i, t in enumerate(body["input"])
-        ]
-        n = sum(len(t) for t in body["input"])
-        usage = {"prompt_tokens": n, "total_tokens": n}
-        answer = {"data": data[::-1], "model": body["model"], "usage": usage}
-        return httpx.Response(200, json=answer)
-
-    async def aanswer(self, request: httpx.Request) -> httpx.Response:
-        return self.answer(request)
-
+class FakeEmbeddings(SharedFakeEmbeddings):
     def embeddings(self, **kwargs: Any) -> RunAPIEmbeddings:
-        return RunAPIEmbeddings(
-            api_key="sk-test-secret",
-            http_client=httpx.Client(transport=httpx.MockTransport(self.answer)),
-            http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self.aanswer)),
-            **kwargs,
-        )
+        return RunAPIEmbeddings(api_key="sk-test-secret", **self.http_clients(), **kwargs)
 
 
 def test_defaults() -> None:

@@ -10,48 +10,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from llama_index_runapi.embeddings import RunAPIEmbedding
 from runapi_client import AuthenticationError, Price, track_usage
+from tests.support.fake_embeddings import FakeEmbeddings as SharedFakeEmbeddings
 
 SECRET = "sk-test-secret-for-llama"
 
 
-class FakeEmbeddings:
-    """A MockTransport handler answering /embeddings with vector[0] = len(text)."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.status = status
-
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        self.bodies.append(body)
-        if self.status != 200:
-            return httpx.Response(self.status, json={"error": {"message": "Invalid API key"}})
-        dims = body.get("dimensions") or 4
-        data = [
-            {"index": i, "embedding": [float(len(t))] + [0.5] * (dims - 1)}
-            for i, t in enumerate(body["input"])
-        ]
-        n = sum(len(t) for t in body["input"])
-        answer = {"data": data, "model": body["model"], "usage": {"prompt_tokens": n}}
-        return httpx.Response(200, json=answer)
-
-    async def aanswer(self, request: httpx.Request) -> httpx.Response:
-        return self.answer(request)
-
+class FakeEmbeddings(SharedFakeEmbeddings):
     def embedding(self, **kwargs: Any) -> RunAPIEmbedding:
-        return RunAPIEmbedding(
-            api_key=SECRET,
-            http_client=httpx.Client(transport=httpx.MockTransport(self.answer)),
-            http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self.aanswer)),
-            **kwargs,
-        )
+        return RunAPIEmbedding(api_key=SECRET, **self.http_clients(), **kwargs)
 
 
 def test_is_a_base_embedding_with_defaults() -> None:
