@@ -27,14 +27,12 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from runapi_client import estimate_tokens
+from runapi_client._embeddings import BYTES_PER_TOKEN, utf8_size
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
 __all__ = ["count_message_tokens", "count_text_tokens"]
-
-_BYTES_PER_TOKEN = 3.0  # the core's estimate_tokens
-
 
 def count_text_tokens(text: str) -> int:
     """Estimated tokens in ``text`` (0 for the empty string)."""
@@ -51,8 +49,8 @@ def _chars_per_token(messages: Sequence[BaseMessage]) -> float:
     for message in messages:
         text = message.text
         chars += len(text)
-        size += len(text) if text.isascii() else len(text.encode("utf-8"))
-    return _BYTES_PER_TOKEN * chars / size if size else _BYTES_PER_TOKEN
+        size += utf8_size(text)
+    return BYTES_PER_TOKEN * chars / size if size else float(BYTES_PER_TOKEN)
 
 
 def _as_sent(message: BaseMessage) -> BaseMessage:

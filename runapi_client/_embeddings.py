@@ -60,6 +60,15 @@ DEFAULT_EMBEDDING_CONCURRENCY = 4
 rate limited on a large ingest."""
 
 
+BYTES_PER_TOKEN = 3
+"""The estimate's rate: UTF-8 bytes per token (see :func:`estimate_tokens`)."""
+
+
+def utf8_size(text: str) -> int:
+    """``len(text.encode("utf-8"))``, without encoding the (usual) ASCII text."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
 def estimate_tokens(text: str) -> int:
     """A cheap token estimate for batching: UTF-8 bytes / 3, rounded up (at least 1).
 
@@ -70,8 +79,7 @@ def estimate_tokens(text: str) -> int:
     ``REQUEST_TOKEN_BUDGET``, well under the API's 300K. It is never used to refuse or truncate
     an input: only the server knows the true count.
     """
-    size = len(text) if text.isascii() else len(text.encode("utf-8"))
-    return max(1, math.ceil(size / 3))
+    return max(1, math.ceil(utf8_size(text) / BYTES_PER_TOKEN))
 
 
 def check_texts(texts: Sequence[str]) -> None:
