@@ -469,22 +469,17 @@ class _StreamState:
         if self.accumulator.usage:
             self.client._finish(completion, self.request_model, self.request_id)
 
-    def error_in_json_answer(self, response: httpx.Response) -> RunAPIError | None:
+    def json_answer(self, response: httpx.Response) -> ChatCompletionChunk | RunAPIError | None:
         """A stream request answered with a JSON body instead of events (call after reading it):
-        the error it describes (a gateway reporting a failure as 200), else None."""
-        if not _is_json(response):
-            return None
+        the error it describes (a gateway reporting a failure as 200); or, for a whole
+        completion (a server that ignores ``stream: true``), the answer as one chunk, the stream
+        then complete; None if the body is neither."""
         answer = self.client._answer_or_error(response)
-        return answer if isinstance(answer, RunAPIError) else None
-
-    def whole_answer(self, response: httpx.Response) -> ChatCompletionChunk | None:
-        """A stream request answered with a whole completion (call after reading it and ruling
-        out an error): the answer as one chunk, the stream then complete; None if the body is
-        no completion."""
-        data = self.client._answer_or_error(response)
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        if isinstance(answer, RunAPIError):
+            return answer
+        if not isinstance(answer.get("choices"), list):
             return None
-        chunk = completion_as_chunk(data)
+        chunk = completion_as_chunk(answer)
         self.accumulator.add(chunk)  # type: ignore[arg-type]
         self.accumulator.saw_done = True
         return chunk  # type: ignore[return-value]
@@ -731,16 +726,18 @@ class ChatStream(_StreamBase):
             try:
                 if _is_json(response):
                     response.read()
-                    err = state.error_in_json_answer(response)
-                    if err is not None:
-                        delay = _retry_delay(attempt[0], client.max_retries, err, response.headers)
+                    answer = state.json_answer(response)
+                    if isinstance(answer, RunAPIError):
+                        delay = _retry_delay(
+                            attempt[0], client.max_retries, answer, response.headers
+                        )
                         if delay is None:
-                            raise err
+                            raise answer
                         attempt[0] += 1
                         time.sleep(delay)
                         continue
-                    if (whole := state.whole_answer(response)) is not None:
-                        yield whole
+                    if answer is not None:
+                        yield answer
                         state.end()
                         return
                 for raw in response.iter_bytes():
@@ -984,16 +981,18 @@ class AsyncChatStream(_StreamBase):
             try:
                 if _is_json(response):
                     await response.aread()
-                    err = state.error_in_json_answer(response)
-                    if err is not None:
-                        delay = _retry_delay(attempt[0], client.max_retries, err, response.headers)
+                    answer = state.json_answer(response)
+                    if isinstance(answer, RunAPIError):
+                        delay = _retry_delay(
+                            attempt[0], client.max_retries, answer, response.headers
+                        )
                         if delay is None:
-                            raise err
+                            raise answer
                         attempt[0] += 1
                         await asyncio.sleep(delay)
                         continue
-                    if (whole := state.whole_answer(response)) is not None:
-                        yield whole
+                    if answer is not None:
+                        yield answer
                         state.end()
                         return
                 async for raw in response.aiter_bytes():
