@@ -49,35 +49,17 @@ _OUTPUT_ONLY_BLOCKS = frozenset(
 # ------------------------------------------------------------------------ LangChain -> wire
 
 
-def messages_to_wire(
-    messages: Sequence[BaseMessage], *, send_reasoning: bool = True
-) -> list[dict[str, Any]]:
-    """The conversation as wire messages.
-
-    GLM's interleaved thinking expects the reasoning of each tool-calling turn of the current
-    tool loop (the turns after the last user message) back on the next request. Earlier loops
-    are settled, and GLM drops their reasoning anyway, so resending it would only cost input
-    tokens; a model that does not think (``send_reasoning=False``) may reject the field.
-    """
-    last_user = max((i for i, m in enumerate(messages) if _is_user(m)), default=-1)
-    return [
-        message_to_wire(m, send_reasoning=send_reasoning and i > last_user)
-        for i, m in enumerate(messages)
-    ]
+def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """The conversation as wire messages, each answer with its reasoning: which turns'
+    reasoning is sent back is the core's rule (``runapi_client.policy.reasoning_history``)."""
+    return [message_to_wire(m) for m in messages]
 
 
-def _is_user(message: BaseMessage) -> bool:
-    return isinstance(message, HumanMessage) or (
-        isinstance(message, ChatMessage) and message.role == "user"
-    )
-
-
-def message_to_wire(message: BaseMessage, *, send_reasoning: bool = False) -> dict[str, Any]:
-    """One LangChain message as a Chat Completions message dict; ``send_reasoning`` puts an
-    assistant tool-calling turn's reasoning back as ``reasoning_content``."""
+def message_to_wire(message: BaseMessage) -> dict[str, Any]:
+    """One LangChain message as a Chat Completions message dict."""
     wire: dict[str, Any]
     if isinstance(message, AIMessage):
-        wire = _assistant_to_wire(message, send_reasoning)
+        wire = _assistant_to_wire(message)
     elif isinstance(message, HumanMessage):
         wire = {"role": "user", "content": _content_to_wire(message.content)}
     elif isinstance(message, SystemMessage):
@@ -101,7 +83,7 @@ def message_to_wire(message: BaseMessage, *, send_reasoning: bool = False) -> di
     return wire
 
 
-def _assistant_to_wire(message: AIMessage, send_reasoning: bool) -> dict[str, Any]:
+def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": "assistant", "content": _text_of(message.content)}
     calls = [_tool_call_to_wire(tc) for tc in message.tool_calls]
     calls += [_invalid_tool_call_to_wire(tc) for tc in message.invalid_tool_calls]
@@ -113,10 +95,9 @@ def _assistant_to_wire(message: AIMessage, send_reasoning: bool) -> dict[str, An
     if calls:
         wire["tool_calls"] = calls
         wire["content"] = wire["content"] or None
-        # Only tool-calling turns: a final answer's reasoning is not needed on later turns.
-        reasoning = _reasoning_of(message) if send_reasoning else ""
-        if reasoning:
-            wire["reasoning_content"] = reasoning
+    reasoning = _reasoning_of(message)
+    if reasoning:
+        wire["reasoning_content"] = reasoning
     return wire
 
 

@@ -27,7 +27,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from runapi_client import estimate_tokens
-from runapi_client._embeddings import BYTES_PER_TOKEN, utf8_size
+from runapi_client.kit import BYTES_PER_TOKEN, utf8_size
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool

@@ -21,7 +21,16 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
 from runapi_client import (
@@ -29,18 +38,24 @@ from runapi_client import (
     BASE_URL_ENV,
     AsyncRunAPIClient,
     ClientConfig,
+    ConfigurationError,
+    PreparedRequest,
     Price,
     RunAPIClient,
-    RunAPIError,
     get_model_info,
+    prepare_request,
 )
 from runapi_client import ChatResult as WireResult
-from runapi_client._config import settings_key
-from runapi_client._validate import check_parameters
-from runapi_client._warn import warn_at_caller
+from runapi_client.kit import (
+    STRUCTURED_OUTPUT,
+    ClientCache,
+    check_parameters,
+    raise_configuration_error,
+    settings_key,
+    sort_keywords,
+)
 
 from ._blocks import register as _register_block_translator
-from ._errors import as_model_error
 from ._messages import (
     completion_to_message,
     delta_to_message_chunk,
@@ -51,15 +66,17 @@ from ._messages import (
 from ._params import check_call_kwargs, check_extra_fields
 from ._structured import (
     StructuredMethod,
-    adapt_response_format,
+    StructuredOutputParser,
+    as_response_format,
     is_pydantic_class,
     json_schema_response_format,
-    output_parser,
     parse_as,
+    schema_of,
     with_raw,
 )
 from ._tokens import count_message_tokens, count_text_tokens
-from ._tools import ToolLike, adapt_tool_request, format_tool_choice, format_tools
+from ._tools import ToolLike, check_tool_choice, format_tools
+from .errors import model_errors
 
 __all__ = ["ChatRunAPI"]
 
@@ -74,7 +91,9 @@ _OPENAI_SETTINGS = {
 }
 """Constructor names from ChatOpenAI that must not become request-body fields."""
 
-_LANGCHAIN_ONLY_KWARGS = ("ls_structured_output_format", "stream")
+_ALIASES = ("model", "max_completion_tokens", "stop_sequences", "request_timeout",
+            "http_async_client")
+"""Constructor names that are aliases of fields."""
 
 
 class ChatRunAPI(BaseChatModel):
@@ -119,17 +138,32 @@ class ChatRunAPI(BaseChatModel):
     """This instance's price (USD per 1M tokens), overriding the built-in table."""
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """Your own ``httpx.Client`` (e.g. with a ``MockTransport``) instead of the shared pool."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    async_http_client: httpx.AsyncClient | None = Field(
+        default=None,
+        exclude=True,
+        validation_alias=AliasChoices("async_http_client", "http_async_client"),
+    )
+    """Your own ``httpx.AsyncClient`` (``http_async_client``, ChatOpenAI's name, works too)."""
 
     # hide_input_in_errors: a ValidationError would otherwise quote the raw input, key included.
     model_config = ConfigDict(
         populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
     )
 
-    # (settings key, client): rebuilt when a connection field changes after the first call,
-    # by assignment or model_copy(update=...), which skip validation (see _client_key).
-    _client: tuple[tuple[Any, ...], RunAPIClient] | None = PrivateAttr(default=None)
-    _async_client: tuple[tuple[Any, ...], AsyncRunAPIClient] | None = PrivateAttr(default=None)
+    # Rebuilt when a connection field changes after the first call, by assignment or
+    # model_copy(update=...), which skip validation (see _client_key).
+    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
+        default_factory=ClientCache
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        """A missing key or another bad setting is the same ``ConfigurationError`` as in the
+        core and ``RunAPILLM`` (naming ``RUNAPI_API_KEY``), not pydantic's wrapper of it."""
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise_configuration_error(exc)
+            raise
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -140,27 +174,31 @@ class ChatRunAPI(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _collect_model_kwargs(cls, values: dict[str, Any]) -> Any:
-        """Unknown constructor arguments go to ``model_kwargs`` (with a warning), as in
-        ``ChatOpenAI``."""
-        known = {*cls.model_fields, *(f.alias for f in cls.model_fields.values() if f.alias)}
-        extra = dict(values.get("model_kwargs") or {})
-        for name in [n for n in values if n not in known]:
+        """Constructor keywords that are Chat Completions request fields go to
+        ``model_kwargs``; a misspelt one is an error with a did-you-mean (the core's
+        ``sort_keywords``, which ``RunAPILLM`` uses too)."""
+        if not isinstance(values, dict):
+            return values
+        known = {*cls.model_fields, *_ALIASES}
+        for name in values:
             if name in _OPENAI_SETTINGS:
-                # Sent on as a body field, ChatOpenAI's key or URL would go to RunAPI and sit in
-                # model_kwargs, i.e. in this model's repr.
-                raise ValueError(
+                # Sent on as a body field, ChatOpenAI's key or URL would go to RunAPI and sit
+                # in model_kwargs, i.e. in this model's repr.
+                raise ConfigurationError(
                     f"{name} is ChatOpenAI's setting; ChatRunAPI takes "
                     f"{_OPENAI_SETTINGS[name]} instead."
                 )
-            if name in extra:
-                raise ValueError(f"{name} was given both directly and in model_kwargs.")
-            warn_at_caller(
-                f"{name} is not a ChatRunAPI field; it is sent in the request body as part "
-                "of model_kwargs."
-            )
-            extra[name] = values.pop(name)
-        if extra:
-            values["model_kwargs"] = extra
+        extra = sort_keywords(
+            "ChatRunAPI", values, known, extra_home="model_kwargs={...} or extra_body={...}"
+        )
+        if not extra:
+            return values
+        model_kwargs = dict(values.get("model_kwargs") or {})
+        for name in extra:
+            if name in model_kwargs:
+                raise ConfigurationError(f"{name} was given both directly and in model_kwargs.")
+            model_kwargs[name] = values.pop(name)
+        values["model_kwargs"] = model_kwargs
         return values
 
     @model_validator(mode="after")
@@ -241,13 +279,6 @@ class ChatRunAPI(BaseChatModel):
     def _prices(self) -> dict[str, Price] | None:
         return {self.model_name: self.price} if self.price is not None else None
 
-    def _cached(self, name: str) -> Any:
-        # Read from pydantic's documented private-value dict: ``self._client`` goes through
-        # BaseModel.__getattr__ (~1.7 µs), this costs ~0.1 µs, and the clients are read on
-        # every call.
-        private = self.__pydantic_private__
-        return private.get(name) if private else None
-
     def _client_key(self) -> tuple[Any, ...]:
         """What the clients are built from (the core's ``settings_key``), plus the price table
         and the caller's own httpx clients."""
@@ -257,34 +288,28 @@ class ChatRunAPI(BaseChatModel):
             price,
             self.model_name if price is not None else None,  # the price's key in _prices
             self.http_client,
-            self.http_async_client,
+            self.async_http_client,
         )
 
     @property
     def client(self) -> RunAPIClient:
         """The core client, built on first use and rebuilt only when a setting changed (equal
         settings share one pool, so rebuilding is cheap)."""
-        key = self._client_key()
-        cached: tuple[tuple[Any, ...], RunAPIClient] | None = self._cached("_client")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        client = RunAPIClient(
-            config=self._config(), prices=self._prices(), http_client=self.http_client
+        return self._clients.sync(
+            self._client_key(),
+            lambda: RunAPIClient(
+                config=self._config(), prices=self._prices(), http_client=self.http_client
+            ),
         )
-        self._client = (key, client)
-        return client
 
     @property
     def async_client(self) -> AsyncRunAPIClient:
-        key = self._client_key()
-        cached: tuple[tuple[Any, ...], AsyncRunAPIClient] | None = self._cached("_async_client")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        client = AsyncRunAPIClient(
-            config=self._config(), prices=self._prices(), http_client=self.http_async_client
+        return self._clients.async_(
+            self._client_key(),
+            lambda: AsyncRunAPIClient(
+                config=self._config(), prices=self._prices(), http_client=self.async_http_client
+            ),
         )
-        self._async_client = (key, client)
-        return client
 
     # ------------------------------------------------------------------------- requests
 
@@ -302,10 +327,14 @@ class ChatRunAPI(BaseChatModel):
 
     def _request_body(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """The wire request: the instance's settings, overridden by the call's kwargs."""
-        for key in _LANGCHAIN_ONLY_KWARGS:
-            kwargs.pop(key, None)
+    ) -> PreparedRequest:
+        """The wire request: the instance's settings, overridden by the call's kwargs, then
+        adapted to the model by the core's policy (as ``RunAPILLM``'s requests are)."""
+        # Not request fields: stream (the method decides), LangChain's tracing marker, and our
+        # structured-output marker (its forced tool is asked for in words without a warning).
+        kwargs.pop("stream", None)
+        kwargs.pop("ls_structured_output_format", None)
+        structured = bool(kwargs.pop(STRUCTURED_OUTPUT, False))
         check_call_kwargs(kwargs)
         body = self._settings()
         if stop is not None:
@@ -314,20 +343,12 @@ class ChatRunAPI(BaseChatModel):
         body.update(kwargs)
         if not body.get("stop"):
             body.pop("stop", None)
-        check_parameters(body)
-        info = get_model_info(body["model"])
-        thinks = info.reasoning or not info.known
-        body["messages"] = messages_to_wire(messages, send_reasoning=thinks)
         if reasoning is not None and "thinking" not in body:
-            if thinks:
-                body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
-            elif reasoning:
-                warn_at_caller(
-                    f"{body['model']} has no reasoning switch; reasoning=True is not sent."
-                )
-        adapt_tool_request(body, info)
-        adapt_response_format(body, info)
-        return body
+            body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
+        if body.get("response_format") is not None:
+            body["response_format"] = as_response_format(body["response_format"])
+        body["messages"] = messages_to_wire(messages)
+        return prepare_request(body, structured=structured)
 
     def _chat_result(
         self, result: WireResult, model: str, response_format: Any = None
@@ -399,12 +420,11 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        try:
-            body = self._request_body(messages, stop, **kwargs)
-            result = self.client.chat_completion(body)
-        except RunAPIError as err:
-            raise as_model_error(err) from err.__cause__
-        return self._chat_result(result, body["model"], self._response_format(kwargs))
+        response_format = self._response_format(kwargs)
+        with model_errors():
+            request = self._request_body(messages, stop, **kwargs)
+            result = self.client.chat_completion(request)
+        return self._chat_result(result, request.body["model"], response_format)
 
     async def _agenerate(
         self,
@@ -414,12 +434,11 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         kwargs.pop("stream_usage", None)
-        try:
-            body = self._request_body(messages, stop, **kwargs)
-            result = await self.async_client.chat_completion(body)
-        except RunAPIError as err:
-            raise as_model_error(err) from err.__cause__
-        return self._chat_result(result, body["model"], self._response_format(kwargs))
+        response_format = self._response_format(kwargs)
+        with model_errors():
+            request = self._request_body(messages, stop, **kwargs)
+            result = await self.async_client.chat_completion(request)
+        return self._chat_result(result, request.body["model"], response_format)
 
     def _stream(
         self,
@@ -429,9 +448,10 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
-        try:
-            body = self._request_body(messages, stop, **kwargs)
-            with self.client.stream_chat_completion(body) as stream:
+        response_format = self._response_format(kwargs)
+        with model_errors():
+            request = self._request_body(messages, stop, **kwargs)
+            with self.client.stream_chat_completion(request) as stream:
                 for wire_chunk in stream:
                     message = delta_to_message_chunk(wire_chunk)
                     if message is None:
@@ -441,10 +461,8 @@ class ChatRunAPI(BaseChatModel):
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
                 last = self._last_chunk(
-                    stream.result, body["model"], stream_usage, self._response_format(kwargs)
+                    stream.result, request.body["model"], stream_usage, response_format
                 )
-        except RunAPIError as err:
-            raise as_model_error(err) from err.__cause__
         if run_manager:
             run_manager.on_llm_new_token("", chunk=last)
         yield last
@@ -457,9 +475,10 @@ class ChatRunAPI(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
-        try:
-            body = self._request_body(messages, stop, **kwargs)
-            async with self.async_client.stream_chat_completion(body) as stream:
+        response_format = self._response_format(kwargs)
+        with model_errors():
+            request = self._request_body(messages, stop, **kwargs)
+            async with self.async_client.stream_chat_completion(request) as stream:
                 async for wire_chunk in stream:
                     message = delta_to_message_chunk(wire_chunk)
                     if message is None:
@@ -469,10 +488,8 @@ class ChatRunAPI(BaseChatModel):
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
                 last = self._last_chunk(
-                    stream.result, body["model"], stream_usage, self._response_format(kwargs)
+                    stream.result, request.body["model"], stream_usage, response_format
                 )
-        except RunAPIError as err:
-            raise as_model_error(err) from err.__cause__
         if run_manager:
             await run_manager.on_llm_new_token("", chunk=last)
         yield last
@@ -512,11 +529,14 @@ class ChatRunAPI(BaseChatModel):
         """Bind tools (LangChain tools, functions, pydantic models, OpenAI tool dicts).
 
         ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``, ``True`` (the one
-        tool), or a tool name. GLM accepts ``"auto"`` only: forcing values are sent as
-        ``"auto"`` with a warning, ``"none"`` by leaving the tools out (see ``_tools``).
+        tool), or a tool name. GLM accepts ``"auto"`` only; what is sent instead is the core's
+        rule, the same in ``RunAPILLM`` (docs/langchain.md, "Tools"): a forcing choice is
+        asked for in words, with a warning quoting what you wrote, and a named tool is the
+        only one offered; ``"none"`` sends no tools. ``parallel_tool_calls=False`` on a model
+        without the field keeps the first call of each answer.
         """
         formatted = format_tools(tools, strict=strict)
-        choice = format_tool_choice(tool_choice, formatted)
+        choice = check_tool_choice(tool_choice, formatted)
         if choice is not None:
             kwargs["tool_choice"] = choice
         if parallel_tool_calls is not None:
@@ -525,11 +545,9 @@ class ChatRunAPI(BaseChatModel):
 
     def default_structured_output_method(self) -> StructuredMethod:
         """``json_schema`` where the model enforces schemas, else ``function_calling``."""
-        return (
-            "json_schema"
-            if get_model_info(self.model_name).accepts_json_schema
-            else ("function_calling")
-        )
+        if get_model_info(self.model_name).accepts_json_schema:
+            return "json_schema"
+        return "function_calling"
 
     def with_structured_output(  # type: ignore[override]
         self,
@@ -542,24 +560,28 @@ class ChatRunAPI(BaseChatModel):
     ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
         """Answers shaped by ``schema`` (pydantic class, TypedDict or JSON Schema dict).
 
-        ``method``: ``function_calling`` (a tool with the schema; GLM's default; sent with
-        ``tool_choice="auto"`` where the model cannot be forced, so an answer in prose parses
-        to ``None``, as with ``ChatOpenAI``; LangChain's middleware retries on that),
-        ``json_mode`` (``response_format`` ``json_object``; describe the keys in the prompt),
-        or ``json_schema`` (native where the model enforces it; on GLM sent as
-        ``json_object`` plus the schema in a system message, with a warning).
+        ``method``: ``function_calling`` (a tool with the schema, forced; GLM's default: it
+        cannot be forced, so the tool is asked for in words, and an answer giving the JSON as
+        text instead still parses), ``json_mode`` (``response_format`` ``json_object``;
+        describe the keys in the prompt), or ``json_schema`` (native where the model enforces
+        it; on GLM sent as ``json_object`` plus the schema in a system message, with a
+        warning). When nothing parses, ``function_calling`` gives None (as ``ChatOpenAI``;
+        LangChain's middleware retries on it) and the JSON methods raise; ``include_raw=True``
+        puts the reason in ``parsing_error``.
         """
         method = method or self.default_structured_output_method()
         if schema is None and method != "json_mode":
             raise ValueError(f"method={method!r} needs a schema; json_mode works without one.")
         llm: Runnable[LanguageModelInput, Any]
+        tool_name: str | None = None
         if method == "function_calling":
             tool = convert_to_openai_tool(schema, strict=strict)  # type: ignore[arg-type]
-            accepts_forcing = "function" in get_model_info(self.model_name).tool_choice
+            tool_name = tool["function"]["name"]
             llm = self.bind_tools(
                 [tool],
-                tool_choice=tool["function"]["name"] if accepts_forcing else "auto",
+                tool_choice=tool_name,
                 strict=strict,
+                **{STRUCTURED_OUTPUT: True},
                 ls_structured_output_format={
                     "kwargs": {"method": method, "strict": strict},
                     "schema": tool,
@@ -569,6 +591,7 @@ class ChatRunAPI(BaseChatModel):
         elif method == "json_mode":
             llm = self.bind(
                 response_format={"type": "json_object"},
+                **{STRUCTURED_OUTPUT: True},
                 ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
                 **kwargs,
             )
@@ -576,6 +599,7 @@ class ChatRunAPI(BaseChatModel):
             response_format = json_schema_response_format(schema, strict)
             llm = self.bind(
                 response_format=response_format,
+                **{STRUCTURED_OUTPUT: True},
                 ls_structured_output_format={
                     "kwargs": {"method": method, "strict": strict},
                     "schema": response_format["json_schema"]["schema"],
@@ -586,7 +610,9 @@ class ChatRunAPI(BaseChatModel):
             raise ValueError(
                 f"method must be 'function_calling', 'json_mode' or 'json_schema', not {method!r}."
             )
-        parser = output_parser(schema, method)
+        parser = StructuredOutputParser(
+            method=method, schema_=schema, tool_name=tool_name, json_schema=schema_of(schema)
+        )
         if include_raw:
             return with_raw(llm, parser)
         return llm | parser

@@ -8,11 +8,13 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -30,8 +32,15 @@ from runapi_client import (
     aembed_texts,
     embed_texts,
 )
-from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from runapi_client._embeddings import DEFAULT_EMBEDDING_BATCH_SIZE, DEFAULT_EMBEDDING_CONCURRENCY
+from runapi_client.kit import (
+    DEFAULT_EMBEDDING_BATCH_SIZE,
+    DEFAULT_EMBEDDING_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientCache,
+    raise_configuration_error,
+    settings_key,
+)
 
 __all__ = ["RunAPIEmbeddings"]
 
@@ -76,8 +85,13 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     publishes none for embeddings, so without it there is no cost."""
     http_client: Any | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` to use instead of the shared pool (e.g. with a proxy)."""
-    http_async_client: Any | None = Field(default=None, exclude=True)
-    """An ``httpx.AsyncClient`` to use instead of the shared pool."""
+    async_http_client: Any | None = Field(
+        default=None,
+        exclude=True,
+        validation_alias=AliasChoices("async_http_client", "http_async_client"),
+    )
+    """An ``httpx.AsyncClient`` to use instead of the shared pool (``http_async_client``, as
+    ``OpenAIEmbeddings`` names it, works too)."""
 
     # hide_input_in_errors: a ValidationError would otherwise quote the raw input, key included.
     model_config = ConfigDict(
@@ -88,10 +102,18 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
         hide_input_in_errors=True,
     )
 
-    _client: RunAPIClient | None = PrivateAttr(default=None)
-    _async_client: AsyncRunAPIClient | None = PrivateAttr(default=None)
-    _client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
-    _async_client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
+        default_factory=ClientCache
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        """A missing key or another bad setting is a ``ConfigurationError``, as in every model
+        class of the package."""
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise_configuration_error(exc)
+            raise
 
     @field_validator("price", mode="before")
     @classmethod
@@ -107,34 +129,31 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     def _config(self) -> ClientConfig:
         return ClientConfig.from_settings(self)
 
-    def _settings(self) -> tuple[Any, ...]:
+    def _client_key(self) -> tuple[Any, ...]:
         # Fields can be reassigned after construction; a changed setting gets a new client.
-        key = self.api_key.get_secret_value() if self.api_key else None
-        headers = tuple(sorted((self.default_headers or {}).items()))
-        return (key, self.base_url, self.timeout, self.max_retries, headers, self.model, self.price)
+        clients = (self.http_client, self.async_http_client)
+        return (*settings_key(self), self.model, self.price, *clients)
 
     def _prices(self) -> dict[str, Price] | None:
         return {self.model: self.price} if self.price is not None else None
 
     @property
     def client(self) -> RunAPIClient:
-        settings = (*self._settings(), id(self.http_client))
-        if self._client is None or self._client_key != settings:
-            self._client = RunAPIClient(
+        return self._clients.sync(
+            self._client_key(),
+            lambda: RunAPIClient(
                 config=self._config(), prices=self._prices(), http_client=self.http_client
-            )
-            self._client_key = settings
-        return self._client
+            ),
+        )
 
     @property
     def async_client(self) -> AsyncRunAPIClient:
-        settings = (*self._settings(), id(self.http_async_client))
-        if self._async_client is None or self._async_client_key != settings:
-            self._async_client = AsyncRunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.http_async_client
-            )
-            self._async_client_key = settings
-        return self._async_client
+        return self._clients.async_(
+            self._client_key(),
+            lambda: AsyncRunAPIClient(
+                config=self._config(), prices=self._prices(), http_client=self.async_http_client
+            ),
+        )
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order; no texts, no request."""

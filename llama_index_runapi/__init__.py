@@ -10,52 +10,18 @@ print(usage.total_cost)
 ```
 """
 
-from runapi_client import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    BudgetExceededError,
-    ConfigurationError,
-    IncompleteStreamError,
-    InsufficientCreditsError,
-    NotFoundError,
-    PermissionDeniedError,
-    Price,
-    RateLimitError,
-    RunAPIError,
-    ServerError,
-    StreamInterruptedError,
-    StreamTimeoutError,
-    UsageTracker,
-    track_usage,
-)
+from runapi_client import Price, UsageTracker, errors, track_usage
+from runapi_client.errors import *  # noqa: F403  (the error classes: errors.__all__)
 
 from .base import DEFAULT_MODEL, RunAPILLM
 from .embeddings import RunAPIEmbedding
 
 __all__ = [
+    *errors.__all__,
     "DEFAULT_MODEL",
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "BudgetExceededError",
-    "ConfigurationError",
-    "IncompleteStreamError",
-    "InsufficientCreditsError",
-    "NotFoundError",
-    "PermissionDeniedError",
     "Price",
-    "RateLimitError",
     "RunAPIEmbedding",
-    "RunAPIError",
     "RunAPILLM",
-    "ServerError",
-    "StreamInterruptedError",
-    "StreamTimeoutError",
     "UsageTracker",
     "track_usage",
 ]

@@ -2,9 +2,10 @@
 
 Requests: text and image blocks become ``content`` (a string when it is all text, a list of
 parts otherwise); assistant turns carry their tool calls (from ``ToolCallBlock``s, else from
-``additional_kwargs["tool_calls"]``); tool results go out as ``role="tool"`` with their
-``tool_call_id``. Thinking blocks are not sent back: the Chat Completions input has no place
-for them.
+``additional_kwargs["tool_calls"]``) and their reasoning (``ThinkingBlock``s, as
+``reasoning_content``: which turns' reasoning reaches the model is the core's rule,
+``runapi_client.policy.reasoning_history``); tool results go out as ``role="tool"`` with their
+``tool_call_id``.
 
 Responses: reasoning becomes a ``ThinkingBlock`` ahead of the text, never mixed into it; tool
 calls become ``ToolCallBlock``s and a list of wire dicts in ``additional_kwargs["tool_calls"]``;
@@ -68,6 +69,7 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     texts: list[str] = []
     parts: list[dict[str, Any]] = []
     tool_calls: list[dict[str, Any]] = []
+    thinking: list[str] = []
     has_media = False
     for block in message.blocks:
         if isinstance(block, TextBlock):
@@ -78,8 +80,10 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
             has_media = True
         elif isinstance(block, ToolCallBlock):
             tool_calls.append(_tool_call_from_block(block, len(tool_calls)))
-        elif isinstance(block, (ThinkingBlock, CachePoint)):
-            continue  # no place for these in a Chat Completions request
+        elif isinstance(block, ThinkingBlock):
+            thinking.append(block.content or "")
+        elif isinstance(block, CachePoint):
+            continue  # no place for it in a Chat Completions request
         else:
             raise ConfigurationError(
                 f"RunAPILLM cannot send a {type(block).__name__} to a chat model: "
@@ -108,6 +112,9 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
             ]
         if tool_calls:
             wire["tool_calls"] = tool_calls
+        reasoning = "".join(thinking)
+        if reasoning:
+            wire["reasoning_content"] = reasoning
     elif role == "tool":
         call_id = message.additional_kwargs.get("tool_call_id")
         if call_id:

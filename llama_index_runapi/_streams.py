@@ -12,7 +12,7 @@ so text streams with no added delay.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -37,24 +37,15 @@ class StreamView:
     __slots__ = (
         "_acc",
         "_calls",
-        "_cost_of",
         "_held",
-        "_model",
         "_reasoning",
         "_request_id",
         "_text",
         "_tool_blocks",
     )
 
-    def __init__(
-        self,
-        accumulator: StreamAccumulator,
-        cost_of: Callable[[str, Mapping[str, Any] | None], Cost | None],
-        model: str,
-    ) -> None:
+    def __init__(self, accumulator: StreamAccumulator) -> None:
         self._acc = accumulator
-        self._cost_of = cost_of
-        self._model = model
         self._text = ""
         self._reasoning = ""
         self._calls: list[dict[str, Any]] = []
@@ -72,14 +63,16 @@ class StreamView:
         previous, self._held = self._held, response
         return previous
 
-    def finish(self) -> ChatResponse | None:
-        """The held last response, with the stream's usage, cost and reasoning token count."""
+    def finish(
+        self, cost: Cost | None, counts: Mapping[str, int] | None
+    ) -> ChatResponse | None:
+        """The held last response, with the stream's usage, ``cost`` and token ``counts``
+        (the core's, from when the usage arrived)."""
         last, self._held = self._held, None
         usage = self._acc.usage
         if last is None or usage is None:
             return last
-        model = self._acc.model or self._model
-        extra = response_kwargs(usage, self._cost_of(model, usage), self._request_id)
+        extra = response_kwargs(usage, cost, self._request_id, counts)
         if self._acc.finish_reason:
             extra["finish_reason"] = self._acc.finish_reason  # usage may come after the finish
         last.additional_kwargs.update(extra)

@@ -8,7 +8,6 @@ reasoning-only chunks included, with usage and cost on the last response only.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,38 +29,36 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.function_program import FunctionCallingProgram
-from llama_index.core.prompts import PromptTemplate
+from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
 from runapi_client import (
     AsyncRunAPIClient,
     ChatResult,
+    ClientConfig,
     ConfigurationError,
     ModelInfo,
+    PreparedRequest,
     Price,
     RunAPIClient,
     RunAPIError,
     get_model_info,
+    prepare_request,
     token_counts,
 )
-from runapi_client._config import (
+from runapi_client.kit import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    ClientConfig,
+    STRUCTURED_OUTPUT,
+    ClientCache,
     settings_key,
+    sort_keywords,
 )
 
 from ._messages import from_wire_message, response_kwargs, to_wire_messages
 from ._names import apply_other_names
 from ._streams import StreamView
-from ._tools import (
-    afirst_tool_call_only,
-    first_tool_call_only,
-    force_single_tool_call,
-    tool_request,
-    tool_selections,
-    with_instruction,
-)
+from ._tools import tool_fields, tool_selections
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -83,6 +80,7 @@ GLM's reasoning and a long answer. Set ``max_tokens`` to reserve (and cap) exact
 OTHER_NAMES = {"api_base": "base_url", "model_name": "model"}
 """Constructor names other integrations use for a field: ``OpenAILike(api_base=...)``, and
 ``model_name`` as LlamaIndex's embeddings (``RunAPIEmbedding`` too) name the model."""
+
 
 
 class RunAPILLM(FunctionCallingLLM):
@@ -132,28 +130,24 @@ class RunAPILLM(FunctionCallingLLM):
         default=None, gt=0, description="Override the catalog's context window."
     )
 
-    # (settings key, client): one private attribute each, since every read of a pydantic
-    # private attribute costs ~1.7 µs
-    _client: tuple[tuple[Any, ...], RunAPIClient] | None = PrivateAttr(default=None)
-    _aclient: tuple[tuple[Any, ...], AsyncRunAPIClient] | None = PrivateAttr(default=None)
-    _transport: httpx.BaseTransport | None = PrivateAttr(default=None)
-    _async_transport: httpx.AsyncBaseTransport | None = PrivateAttr(default=None)
+    http_client: httpx.Client | None = Field(
+        default=None,
+        exclude=True,
+        description="Your own httpx.Client (e.g. with a MockTransport) instead of the shared pool.",
+    )
+    async_http_client: httpx.AsyncClient | None = Field(
+        default=None, exclude=True, description="Your own httpx.AsyncClient."
+    )
 
-    def __init__(
-        self,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        async_transport: httpx.AsyncBaseTransport | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """``transport``/``async_transport`` replace the shared connection pool (tests use
-        ``httpx.MockTransport``, which serves both). ``api_base`` and ``model_name`` are
-        accepted for ``base_url`` and ``model``; any other unknown name is an error."""
+    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
+        default_factory=ClientCache
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        """``api_base`` and ``model_name`` are accepted for ``base_url`` and ``model``; a Chat
+        Completions field (``top_k``, ``frequency_penalty``...) goes to ``additional_kwargs``;
+        any other unknown name is an error, with a did-you-mean for a misspelt one."""
         super().__init__(**_field_values(type(self), kwargs))
-        self._transport = transport
-        if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
-            async_transport = transport
-        self._async_transport = async_transport
         self._config()  # a missing key or a bad URL is reported now, not at the first call
 
     @field_validator("price", mode="before")
@@ -174,32 +168,30 @@ class RunAPILLM(FunctionCallingLLM):
     def _config(self) -> ClientConfig:
         return ClientConfig.from_settings(self)
 
-    def _settings_key(self) -> tuple[Any, ...]:
+    def _client_key(self) -> tuple[Any, ...]:
         """What the clients are built from (the core's ``settings_key``), plus the model and
-        price the client's price table is built from."""
-        return (*settings_key(self), self.model, self.price)
+        price the client's price table is built from, and the caller's httpx clients."""
+        clients = (self.http_client, self.async_http_client)
+        return (*settings_key(self), self.model, self.price, *clients)
 
-    def _client_settings(self) -> dict[str, Any]:
-        prices = {self.model: self.price} if self.price is not None else None
-        return {"config": self._config(), "prices": prices}
+    def _prices(self) -> dict[str, Price] | None:
+        return {self.model: self.price} if self.price is not None else None
 
     def _sync_client(self) -> RunAPIClient:
-        # Built once and reused; rebuilt only if a setting changed since (cheap: the core
-        # shares one pool between clients with the same base URL and timeout).
-        key, cached = self._settings_key(), self._client
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        client = RunAPIClient(transport=self._transport, **self._client_settings())
-        self._client = (key, client)
-        return client
+        return self._clients.sync(
+            self._client_key(),
+            lambda: RunAPIClient(
+                config=self._config(), prices=self._prices(), http_client=self.http_client
+            ),
+        )
 
     def _async_client(self) -> AsyncRunAPIClient:
-        key, cached = self._settings_key(), self._aclient
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        client = AsyncRunAPIClient(transport=self._async_transport, **self._client_settings())
-        self._aclient = (key, client)
-        return client
+        return self._clients.async_(
+            self._client_key(),
+            lambda: AsyncRunAPIClient(
+                config=self._config(), prices=self._prices(), http_client=self.async_http_client
+            ),
+        )
 
     # ----------------------------------------------------------------------------- metadata
 
@@ -219,23 +211,23 @@ class RunAPILLM(FunctionCallingLLM):
 
     def _request_body(
         self, messages: Sequence[ChatMessage], kwargs: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """The Chat Completions body: settings, then ``additional_kwargs``, then call kwargs."""
+    ) -> PreparedRequest:
+        """The Chat Completions request: settings, then ``additional_kwargs``, then the call's
+        keywords, adapted to the model by the core's policy (as ``ChatRunAPI``'s requests are:
+        content a model cannot read, tool choices it cannot take, JSON modes...)."""
         call = {k: v for k, v in kwargs.items() if v is not None}
+        structured = bool(call.pop(STRUCTURED_OUTPUT, False))
         reasoning = call.pop("reasoning", self.reasoning)
         body: dict[str, Any] = {"model": self.model, "messages": to_wire_messages(messages)}
         if self.temperature is not None:
             body["temperature"] = self.temperature
         if self.max_tokens is not None:
             body["max_tokens"] = self.max_tokens
-        info = self.model_info
-        # Content a known model cannot read (an image for a text-only GLM) is refused by the
-        # core's request check, before anything is sent.
-        if reasoning is not None and (info.reasoning or not info.known):
+        if reasoning is not None:
             body["thinking"] = {"type": "enabled" if reasoning else "disabled"}
         body.update(self.additional_kwargs)
         body.update(call)
-        return body
+        return prepare_request(body, structured=structured)
 
     def _chat_response(self, result: ChatResult) -> ChatResponse:
         completion = result.completion
@@ -280,13 +272,12 @@ class RunAPILLM(FunctionCallingLLM):
         return self._stream_chat(messages, **kwargs)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        body = self._request_body(messages, kwargs)
+        request = self._request_body(messages, kwargs)
         # Created here, so a bad request or a spent budget raises at the call; sent on iteration.
-        client = self._sync_client()
-        stream = client.stream_chat_completion(body)
+        stream = self._sync_client().stream_chat_completion(request)
 
         def gen() -> ChatResponseGen:
-            view = StreamView(stream.accumulator, client.cost_of, body["model"])
+            view = StreamView(stream.accumulator)
             error: RunAPIError | None = None
             with stream:
                 try:
@@ -295,7 +286,7 @@ class RunAPILLM(FunctionCallingLLM):
                             yield response
                 except RunAPIError as exc:  # a stream cut short: yield what is held, then raise
                     error = exc
-                if (last := view.finish()) is not None:
+                if (last := view.finish(stream.cost, stream.tokens)) is not None:
                     yield last
             if error is not None:
                 raise error
@@ -311,12 +302,11 @@ class RunAPILLM(FunctionCallingLLM):
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        body = self._request_body(messages, kwargs)
-        client = self._async_client()
-        stream = client.stream_chat_completion(body)
+        request = self._request_body(messages, kwargs)
+        stream = self._async_client().stream_chat_completion(request)
 
         async def gen() -> ChatResponseAsyncGen:
-            view = StreamView(stream.accumulator, client.cost_of, body["model"])
+            view = StreamView(stream.accumulator)
             error: RunAPIError | None = None
             async with stream:
                 try:
@@ -325,7 +315,7 @@ class RunAPILLM(FunctionCallingLLM):
                             yield response
                 except RunAPIError as exc:
                     error = exc
-                if (last := view.finish()) is not None:
+                if (last := view.finish(stream.cost, stream.tokens)) is not None:
                     yield last
             if error is not None:
                 raise error
@@ -385,87 +375,47 @@ class RunAPILLM(FunctionCallingLLM):
         tool_choice: str | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        """The chat keywords of a tool call: what LlamaIndex asked for, as request fields
+        (what the model accepts of them is the core's policy: GLM cannot be forced, so a
+        forced choice is asked for in words; ``allow_parallel_tool_calls=False`` keeps the
+        first call of the answer, streamed or not)."""
         messages = list(chat_history or [])  # a copy: the caller's history is not ours to grow
         if isinstance(user_msg, str):
             user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
         if user_msg is not None:
             messages.append(user_msg)
-        request = tool_request(
+        fields = tool_fields(
             tools,
-            self.model_info,
             tool_choice=tool_choice,
             tool_required=tool_required,
             allow_parallel_tool_calls=allow_parallel_tool_calls,
         )
-        if request.hint:
-            messages = with_instruction(messages, request.hint)
         kwargs.pop("strict", None)  # OpenAI-only; GLM has no strict tool schemas
-        return {"messages": messages, **request.fields, **kwargs}
-
-    def stream_chat_with_tools(
-        self,
-        tools: Sequence[BaseTool],
-        user_msg: str | ChatMessage | None = None,
-        chat_history: list[ChatMessage] | None = None,
-        verbose: bool = False,
-        allow_parallel_tool_calls: bool = False,
-        tool_required: bool = False,
-        **kwargs: Any,
-    ) -> ChatResponseGen:
-        responses = super().stream_chat_with_tools(
-            tools,
-            user_msg,
-            chat_history,
-            verbose,
-            allow_parallel_tool_calls,
-            tool_required,
-            **kwargs,
-        )
-        if self._keeps_parallel_calls(allow_parallel_tool_calls):
-            return responses
-        return first_tool_call_only(responses)
-
-    async def astream_chat_with_tools(
-        self,
-        tools: Sequence[BaseTool],
-        user_msg: str | ChatMessage | None = None,
-        chat_history: list[ChatMessage] | None = None,
-        verbose: bool = False,
-        allow_parallel_tool_calls: bool = False,
-        tool_required: bool = False,
-        **kwargs: Any,
-    ) -> ChatResponseAsyncGen:
-        responses = await super().astream_chat_with_tools(
-            tools,
-            user_msg,
-            chat_history,
-            verbose,
-            allow_parallel_tool_calls,
-            tool_required,
-            **kwargs,
-        )
-        if self._keeps_parallel_calls(allow_parallel_tool_calls):
-            return responses
-        return afirst_tool_call_only(responses)
-
-    def _keeps_parallel_calls(self, allow_parallel_tool_calls: bool) -> bool:
-        """Whether a stream may keep every call: allowed, or the server was told not to make
-        several (``parallel_tool_calls=false``). GLM cannot be told, so its streams keep the
-        first call only, as ``chat_with_tools`` does."""
-        return allow_parallel_tool_calls or self.model_info.parallel_tool_calls
-
-    def _validate_chat_with_tools_response(
-        self,
-        response: ChatResponse,
-        tools: Sequence[BaseTool],
-        allow_parallel_tool_calls: bool = False,
-        **kwargs: Any,
-    ) -> ChatResponse:
-        if not allow_parallel_tool_calls:
-            force_single_tool_call(response)
-        return response
+        return {"messages": messages, **fields, **kwargs}
 
     # ------------------------------------------------------------------- structured output
+
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        return super().structured_predict(  # type: ignore[no-any-return]
+            output_cls, prompt, llm_kwargs=_structured(llm_kwargs), **prompt_args
+        )
+
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        return await super().astructured_predict(  # type: ignore[no-any-return]
+            output_cls, prompt, llm_kwargs=_structured(llm_kwargs), **prompt_args
+        )
 
     def _structured_stream_call(
         self,
@@ -474,6 +424,7 @@ class RunAPILLM(FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
+        llm_kwargs = _structured(llm_kwargs)
         program = self._tool_program(output_cls, prompt)
         if program is None:
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
@@ -486,6 +437,7 @@ class RunAPILLM(FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
+        llm_kwargs = _structured(llm_kwargs)
         program = self._tool_program(output_cls, prompt)
         if program is None:
             return await super()._structured_astream_call(
@@ -494,15 +446,14 @@ class RunAPILLM(FunctionCallingLLM):
         return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
 
     def _tool_program(
-        self, output_cls: type[Model], prompt: PromptTemplate
+        self, output_cls: type[Model], prompt: BasePromptTemplate
     ) -> FunctionCallingProgram[Model] | None:
         """The tool-calling program LlamaIndex streams structured output with (None when the
         program mode picks another kind), told to call its tool.
 
         LlamaIndex's streaming program drops ``tool_required``, which its non-streaming calls
         set, and passes only its own ``tool_choice``: without this, a streamed request would
-        go out with neither the instruction GLM gets instead of ``tool_choice="required"``
-        nor, for a model that accepts it, ``tool_choice`` itself."""
+        not force its tool (nor, on GLM, ask for it in words)."""
         mode = self.pydantic_program_mode
         if mode != PydanticProgramMode.FUNCTION and (
             mode != PydanticProgramMode.DEFAULT or not self.model_info.supports_tools
@@ -524,8 +475,17 @@ class RunAPILLM(FunctionCallingLLM):
 # ------------------------------------------------------------------------------------ helpers
 
 
+_RENAMED = {
+    "transport": "http_client=httpx.Client(transport=...)",
+    "async_transport": "async_http_client=httpx.AsyncClient(transport=...)",
+}
+"""Keywords of earlier releases, and what to write instead."""
+
+
 def _field_values(cls: type[RunAPILLM], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Constructor keywords as field values: other names mapped to ours, unknown names refused.
+    """Constructor keywords as field values: other names mapped to ours, request fields into
+    ``additional_kwargs``, anything else refused (the core's ``sort_keywords``, which
+    ``ChatRunAPI`` uses too).
 
     Pydantic would drop an unknown name silently, so ``api_base=`` sent the key to the default
     URL and ``temprature=`` did nothing. LlamaIndex itself passes fields only: ``from_dict``
@@ -533,20 +493,28 @@ def _field_values(cls: type[RunAPILLM], kwargs: dict[str, Any]) -> dict[str, Any
     here too, for ``RunAPILLM(**llm.to_dict())``."""
     values = dict(kwargs)
     values.pop("class_name", None)
+    for old, new in _RENAMED.items():
+        if old in values:
+            raise ConfigurationError(f"{cls.__name__} takes {new} instead of {old}=.")
     apply_other_names(cls.__name__, values, OTHER_NAMES)
-    fields = cls.model_fields
-    unknown = [k for k in values if k not in fields]
-    if unknown:
-        known = [*fields, *OTHER_NAMES, "transport", "async_transport"]
-        described = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, known, n=1)
-            described.append(f"{name} (did you mean {close[0]!r}?)" if close else name)
-        raise ConfigurationError(
-            f"{cls.__name__} got unknown keyword argument(s): {', '.join(described)}."
-        )
+    extra = sort_keywords(
+        cls.__name__, values, cls.model_fields, extra_home="additional_kwargs={...}"
+    )
+    if extra:
+        additional = dict(values.get("additional_kwargs") or {})
+        for name in extra:
+            if name in additional:
+                raise ConfigurationError(
+                    f"{name} was given both directly and in additional_kwargs."
+                )
+            additional[name] = values.pop(name)
+        values["additional_kwargs"] = additional
     return values
 
+
+def _structured(llm_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """``llm_kwargs`` of a structured-output call, marked as such (``kit.STRUCTURED_OUTPUT``)."""
+    return {**(llm_kwargs or {}), STRUCTURED_OUTPUT: True}
 
 
 def _completion(response: ChatResponse) -> CompletionResponse:

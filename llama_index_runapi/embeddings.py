@@ -19,8 +19,13 @@ from runapi_client import (
     aembed_texts,
     embed_texts,
 )
-from runapi_client._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from runapi_client._embeddings import DEFAULT_EMBEDDING_CONCURRENCY
+from runapi_client.kit import (
+    DEFAULT_EMBEDDING_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientCache,
+    settings_key,
+)
 
 from ._names import apply_other_names
 
@@ -74,8 +79,16 @@ class RunAPIEmbedding(BaseEmbedding):
         description="USD per 1M input tokens; RunAPI publishes none for embeddings.",
     )
 
-    _client: RunAPIClient = PrivateAttr()
-    _async_client: AsyncRunAPIClient = PrivateAttr()
+    http_client: Any | None = Field(
+        default=None, exclude=True, description="Your own httpx.Client instead of the pool."
+    )
+    async_http_client: Any | None = Field(
+        default=None, exclude=True, description="Your own httpx.AsyncClient."
+    )
+
+    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
+        default_factory=ClientCache
+    )
 
     def __init__(
         self,
@@ -101,8 +114,8 @@ class RunAPIEmbedding(BaseEmbedding):
         model_name = names.pop("model") or DEFAULT_EMBEDDING_MODEL
         base_url = names.pop("base_url")
         kwargs = names
-        http_client = kwargs.pop("http_client", None)
-        http_async_client = kwargs.pop("http_async_client", None)
+        if "http_async_client" in kwargs:  # OpenAIEmbedding's name for it
+            kwargs["async_http_client"] = kwargs.pop("http_async_client")
         fields: dict[str, Any] = {
             "model_name": model_name,
             "api_key": api_key,
@@ -120,10 +133,35 @@ class RunAPIEmbedding(BaseEmbedding):
         super().__init__(**fields)
         config = ClientConfig.from_settings(self)  # a missing key or bad URL fails here
         self.api_key = config.api_key  # the key as resolved (argument or environment)
-        prices = {self.model_name: self.price} if self.price is not None else None
-        self._client = RunAPIClient(config=config, prices=prices, http_client=http_client)
-        self._async_client = AsyncRunAPIClient(
-            config=config, prices=prices, http_client=http_async_client
+
+    def _client_key(self) -> tuple[Any, ...]:
+        # Fields can be reassigned after construction; a changed setting gets a new client.
+        clients = (self.http_client, self.async_http_client)
+        return (*settings_key(self), self.model_name, self.price, *clients)
+
+    def _prices(self) -> dict[str, Price] | None:
+        return {self.model_name: self.price} if self.price is not None else None
+
+    @property
+    def _client(self) -> RunAPIClient:
+        return self._clients.sync(
+            self._client_key(),
+            lambda: RunAPIClient(
+                config=ClientConfig.from_settings(self),
+                prices=self._prices(),
+                http_client=self.http_client,
+            ),
+        )
+
+    @property
+    def _async_client(self) -> AsyncRunAPIClient:
+        return self._clients.async_(
+            self._client_key(),
+            lambda: AsyncRunAPIClient(
+                config=ClientConfig.from_settings(self),
+                prices=self._prices(),
+                http_client=self.async_http_client,
+            ),
         )
 
     @classmethod

@@ -2,8 +2,12 @@
 
 It imports httpx and pydantic only, never a framework; ``langchain_runapi`` and
 ``llama_index_runapi`` convert their framework's types to and from the plain dicts used here.
+Public modules: this package's namespace, ``runapi_client.errors`` (every error class),
+``runapi_client.policy`` (the rules of talking to each model) and ``runapi_client.kit`` (what
+the adapters share).
 """
 
+from . import errors, kit, policy
 from ._catalog import CATALOG, DEFAULT_MODEL_INFO, ModelInfo, get_model_info
 from ._client import (
     AsyncChatStream,
@@ -23,56 +27,31 @@ from ._embeddings import (
     embed_texts,
     estimate_tokens,
 )
-from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    IncompleteStreamError,
-    InsufficientCreditsError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RunAPIError,
-    ServerError,
-    StreamInterruptedError,
-    StreamTimeoutError,
-    error_from_response,
-    parse_error_body,
-)
+from ._names import base_model, model_key
 from ._options import RequestOptions
 from ._price_list import PriceList, parse_price_schedules
-from ._pricing import PRICES, PRICES_AS_OF, Cost, Price, cost_of, get_price, set_price, token_counts
+from ._pricing import (
+    PRICES,
+    PRICES_AS_OF,
+    Cost,
+    Price,
+    cost_of,
+    format_usd,
+    get_price,
+    set_price,
+    token_counts,
+)
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, ChatRequest, Model, ToolCall, Usage
-from ._usage import BudgetExceededError, ModelUsage, UsageTracker, track_usage
+from ._usage import ModelUsage, UsageTracker, track_usage
 from ._validate import validate_chat_request
-
-__version__ = "0.1.0"
-
-ERROR_CLASSES = (
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "BudgetExceededError",
-    "ConfigurationError",
-    "IncompleteStreamError",
-    "InsufficientCreditsError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RunAPIError",
-    "ServerError",
-    "StreamInterruptedError",
-    "StreamTimeoutError",
-)
+from ._version import __version__
+from .errors import *  # noqa: F403  (the error classes and their parsers: errors.__all__)
+from .policy import PreparedRequest, prepare_request
 
 __all__ = [
+    *errors.__all__,
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "CATALOG",
@@ -82,58 +61,48 @@ __all__ = [
     "MAX_EMBEDDING_INPUTS",
     "PRICES",
     "PRICES_AS_OF",
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
     "AsyncChatStream",
     "AsyncRunAPIClient",
-    "AuthenticationError",
-    "BadRequestError",
-    "BudgetExceededError",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatRequest",
     "ChatResult",
     "ChatStream",
     "ClientConfig",
-    "ConfigurationError",
     "Cost",
     "EmbeddedTexts",
     "EmbeddingResult",
-    "IncompleteStreamError",
-    "InsufficientCreditsError",
     "Model",
     "ModelInfo",
     "ModelUsage",
-    "NotFoundError",
-    "PermissionDeniedError",
+    "PreparedRequest",
     "Price",
     "PriceList",
-    "RateLimitError",
     "RequestOptions",
     "RunAPIClient",
-    "RunAPIError",
     "SSEDecoder",
-    "ServerError",
     "ServerSentEvent",
     "StreamAccumulator",
-    "StreamInterruptedError",
-    "StreamTimeoutError",
     "ToolCall",
     "Usage",
     "UsageTracker",
     "__version__",
     "aembed_texts",
+    "base_model",
     "batch_texts",
     "cost_of",
     "embed_texts",
-    "error_from_response",
+    "errors",
     "estimate_tokens",
+    "format_usd",
     "get_model_info",
     "get_price",
+    "kit",
+    "model_key",
     "normalize_base_url",
-    "parse_error_body",
     "parse_price_schedules",
+    "policy",
+    "prepare_request",
     "set_price",
     "token_counts",
     "track_usage",

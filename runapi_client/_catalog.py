@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ._pricing import normalize_model_name
+from ._names import lookup, model_key
 
 __all__ = ["CATALOG", "DEFAULT_MODEL_INFO", "ModelInfo", "get_model_info"]
 
@@ -108,7 +108,7 @@ DEFAULT_MODEL_INFO = ModelInfo(
 
 
 def get_model_info(model: str) -> ModelInfo:
-    """Facts for ``model``; an unknown model gets a conservative default profile."""
-    name = normalize_model_name(model)
-    info = CATALOG.get(name)
-    return info if info is not None else replace(DEFAULT_MODEL_INFO, name=name)
+    """Facts for ``model`` in any spelling (case, provider prefix, dated snapshot: see
+    ``_names``); an unknown model gets a conservative default profile."""
+    info = lookup(model, CATALOG)
+    return info if info is not None else replace(DEFAULT_MODEL_INFO, name=model_key(model))

@@ -1,16 +1,19 @@
-"""Sync and async clients: requests, retries, streams, usage and cost of each call."""
+"""Sync and async clients: thin shells that do the I/O the request machine (``_machine``) asks.
+
+Each public method prepares the request (the policy: ``policy.prepare_request``), checks and
+encodes it, and hands a :class:`~runapi_client._machine.Call` to a shell: send, read, sleep
+between attempts, raise what the machine decided. The two shells differ only by ``await``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
-import logging
-import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -18,28 +21,22 @@ from pydantic import SecretStr
 
 from . import _pool
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
-from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    ConfigurationError,
-    IncompleteStreamError,
-    RateLimitError,
-    RunAPIError,
-    ServerError,
-    StreamInterruptedError,
-    StreamTimeoutError,
-    error_from_response,
-    error_from_stream_payload,
-    parse_retry_after,
-)
-from ._options import NOT_GIVEN, RequestOptions, split_request_options
+from ._machine import DONE, Call, StreamCall, Wait, answer_of
+from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
-from ._sse import ServerSentEvent, SSEDecoder
-from ._streaming import StreamAccumulator, completion_as_chunk
+from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
 from ._usage import check_budgets, record_usage
 from ._validate import encode_json, validate_chat_request
+from ._version import __version__
+from .errors import (
+    ConfigurationError,
+    RunAPIError,
+    ServerError,
+    error_from_response,
+    error_from_stream_payload,
+)
+from .policy import PreparedRequest, prepare_request
 
 __all__ = [
     "AsyncChatStream",
@@ -50,14 +47,8 @@ __all__ = [
     "RunAPIClient",
 ]
 
-logger = logging.getLogger("runapi_client")
-
-VERSION = "0.1.0"
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-INITIAL_BACKOFF = 0.5
-MAX_BACKOFF = 8.0
-MAX_RETRY_AFTER = 60.0
-"""A server asking us to wait longer than this gets its error raised at once, not a nap."""
+_OPTION_CLIENTS = 16
+_C = TypeVar("_C", bound="_Base")
 
 
 @dataclass(slots=True)
@@ -93,124 +84,9 @@ class EmbeddingResult:
         return usage if isinstance(usage, dict) else None  # type: ignore[return-value]
 
 
-_OPTION_CLIENTS = 16
-_C = TypeVar("_C", bound="_Base")
-
-
-def _backoff(attempt: int) -> float:
-    # Exponential with jitter, so a crowd of clients does not retry in lockstep.
-    return float(min(INITIAL_BACKOFF * 2.0**attempt, MAX_BACKOFF) * (1 - 0.25 * random.random()))
-
-
-def _retryable(err: RunAPIError) -> bool:
-    if isinstance(err, APIConnectionError):
-        return True
-    if err.status_code is not None:
-        return err.status_code in RETRYABLE_STATUS
-    # An error a 200 answer reported in its body has no status of its own: its class, chosen
-    # from its code, says which status it stands for (1305 overloaded is a ServerError, like a
-    # 503; 1211 unknown model a NotFoundError, like a 404, so final).
-    return isinstance(err, (RateLimitError, ServerError))
-
-
-def _retry_delay(
-    attempt: int, max_retries: int, err: RunAPIError, headers: Mapping[str, str] | None
-) -> float | None:
-    """Seconds to wait before the next attempt, or None when the error is final."""
-    if attempt >= max_retries or not _retryable(err):
-        return None
-    hint = parse_retry_after(headers) if headers is not None else None
-    if hint is None:
-        return _backoff(attempt)
-    return hint if hint <= MAX_RETRY_AFTER else None
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    """The body as a JSON object, or None when it is not one."""
-    try:
-        data = response.json()
-    except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _is_error_envelope(data: Mapping[str, Any]) -> bool:
-    """A JSON answer that is an error, not a result (``{"error": ...}`` with no ``choices``
-    or ``data``): some gateways pass an upstream failure through with HTTP 200."""
-    return bool(data.get("error")) and not (data.get("choices") or data.get("data"))
-
-
-def _is_json(response: httpx.Response) -> bool:
-    return "json" in response.headers.get("content-type", "")
-
-
-def _transport_error(exc: Exception, what: str) -> RunAPIError:
-    if isinstance(exc, httpx.TimeoutException):
-        kind = type(exc).__name__
-        return APITimeoutError(
-            f"{what} timed out ({kind}). Raise timeout=... if the model needs longer to answer."
-        )
-    return APIConnectionError(
-        f"{what} failed: could not reach RunAPI ({type(exc).__name__}: {exc})."
-    )
-
-
-def _empty_stream_retry(state: _StreamState, attempt: list[int], client: _Base) -> float | None:
-    """A 200 stream that ended before its first event delivered nothing: it is a failed request,
-    not a cut answer, so it is retried like one (a gateway whose upstream died before the first
-    token). Returns the delay before the retry, or None to end the stream as it is."""
-    if state.accumulator.chunks or state.accumulator.complete:
-        return None
-    delay = _retry_delay(attempt[0], client.max_retries, _EMPTY_STREAM, None)
-    if delay is not None:
-        attempt[0] += 1
-        state.decoder = SSEDecoder()
-        logger.info(
-            "RunAPI stream ended before its first event; retry %d in %.2fs", attempt[0], delay
-        )
-    return delay
-
-
-_EMPTY_STREAM = APIConnectionError("The stream ended before its first event.")
-
-
-def _stream_broken(exc: Exception, state: _StreamState) -> RunAPIError:
-    """A connection lost mid-stream: both an ``IncompleteStreamError`` (the answer is cut short,
-    ``partial`` holds it) and an ``APIConnectionError``/``APITimeoutError`` (the cause)."""
-    cls = StreamTimeoutError if isinstance(exc, httpx.TimeoutException) else StreamInterruptedError
-    partial = state.accumulator.completion()
-    state.record_partial(partial)
-    return cls(
-        f"The stream broke after {state.accumulator.chunks} chunks ({type(exc).__name__}"
-        f"{': ' + str(exc) if str(exc) else ''}). Every chunk received was delivered; `partial` "
-        "holds them joined. It is not retried, since part of the answer is already out.",
-        partial=partial,
-        request_id=state.request_id,
-    )
-
-
-def _ended_after_finish(exc: Exception, state: _StreamState) -> bool:
-    """Whether a connection lost after the finish chunk ends the stream normally; if so, end it.
-
-    It does: the finish reason says the answer is whole, and ``end()`` already accepts a body
-    that stops there without ``[DONE]``; a connection dropped at that point differs only in how
-    the missing terminator went missing. Raising would throw away a complete answer the server
-    billed (its usage, on the finish chunk or just after, is recorded as for any stream). A
-    normalised stream cut between its finish chunk and its usage chunk ends the same way, its
-    cost unknown, as it would if the server had closed cleanly there.
-    """
-    if not state.accumulator.complete:
-        return False
-    logger.info(
-        "RunAPI stream lost its connection after the finish chunk, before [DONE] (%s); "
-        "the answer is complete",
-        type(exc).__name__,
-    )
-    state.end()
-    return True
-
-
 class _Base:
+    """What both clients share: settings, request parts, errors, cost and usage records."""
+
     def __init__(
         self,
         *,
@@ -230,26 +106,37 @@ class _Base:
             default_headers=default_headers,
         )
         self.prices: dict[str, Price] = dict(prices or {})
-        self._headers = {
-            "Authorization": f"Bearer {self.config.api_key.get_secret_value()}",
+        # No Authorization here: it is added to each request as it is sent and taken off it
+        # once sent, so no object a traceback can reach holds the key in plain text.
+        self._headers: dict[str, str] = {
             "Content-Type": "application/json",
             "Accept": "application/json",
-            "User-Agent": f"runapi-integrations/{VERSION} httpx/{httpx.__version__}",
+            "User-Agent": f"runapi-integrations/{__version__} httpx/{httpx.__version__}",
             **dict(self.config.default_headers),
         }
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
-        self._direct: dict[tuple[str, bool], tuple[httpx.URL, httpx.Headers]] = {}
+        # (path, stream, direct) -> (URL, headers): merged once per client, not per request.
+        self._parts: dict[tuple[str, bool, bool], tuple[httpx.URL, list[tuple[str, str]]]] = {}
         self._timeout_extension = {"timeout": httpx.Timeout(self.config.timeout).as_dict()}
         # The timeout for a client the caller gave us: its own, unless a request's timeout=
         # option says otherwise (requests on our pools carry _timeout_extension instead).
         self._send_timeout: httpx.Timeout | Any = httpx.USE_CLIENT_DEFAULT
         self._option_clients: dict[tuple[RequestOptions, object], _Base] = {}
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='**********')"
+
+    @property
+    def max_retries(self) -> int:
+        return self.config.max_retries
+
+    # ------------------------------------------------------------------------------ options
+
     def _keep_option_client(self, options: RequestOptions, http: object, clone: _C) -> _C:
         """Keep ``clone`` for the next request with the same options on the same httpx client:
-        options set through ``bind()``/``model_kwargs`` come with every call, and building a
-        client costs ~30 µs. Keyed by the httpx client too, so a reopened pool or another event
-        loop's gets a clone of its own; a handful at most."""
+        options set through ``bind()``/``model_kwargs`` come with every call. Keyed by the
+        httpx client too, so a reopened pool or another event loop's gets a clone of its own;
+        a handful at most."""
         if len(self._option_clients) >= _OPTION_CLIENTS:
             self._option_clients.clear()
         self._option_clients[(options, http)] = clone
@@ -268,32 +155,35 @@ class _Base:
         timeout = self.config.timeout if options.timeout is NOT_GIVEN else options.timeout
         return dataclasses.replace(self.config, default_headers=headers, timeout=timeout)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='**********')"
+    # ----------------------------------------------------------------------------- requests
 
-    @property
-    def max_retries(self) -> int:
-        return self.config.max_retries
-
-    def _url(self, path: str) -> str:
-        return f"{self.config.base_url}{path}"
-
-    def _direct_request(
-        self,
-        http: httpx.Client | httpx.AsyncClient,
-        method: str,
-        path: str,
-        content: bytes | None,
-        stream: bool,
+    def _request(
+        self, http: httpx.Client | httpx.AsyncClient, call: Call, direct: bool
     ) -> httpx.Request:
-        """The request ``http.build_request`` would make, from a URL and headers merged once."""
-        parts = self._direct.get((path, stream))
+        """The request for ``call``, its ``Authorization`` added now (see ``__init__``)."""
+        key = (call.path, call.stream, direct)
+        parts = self._parts.get(key)
         if parts is None:
-            headers = httpx.Headers(http.headers)
-            headers.update(self._stream_headers if stream else self._headers)
-            parts = self._direct[(path, stream)] = (httpx.URL(self._url(path)), headers)
-        return httpx.Request(
-            method, parts[0], content=content, headers=parts[1], extensions=self._timeout_extension
+            ours = self._stream_headers if call.stream else self._headers
+            # A pooled client's own defaults (httpx's User-Agent is replaced by ours) are what
+            # http.build_request would merge in; a caller's client merges its own.
+            merged = dict(http.headers) if direct else {}
+            merged.update({name.lower(): value for name, value in ours.items()})
+            url = httpx.URL(f"{self.config.base_url}{call.path}")
+            parts = self._parts[key] = (url, list(merged.items()))
+        url, headers = parts
+        auth = ("authorization", f"Bearer {self.config.api_key.get_secret_value()}")
+        if direct:
+            return httpx.Request(
+                call.method,
+                url,
+                content=call.content,
+                headers=[*headers, auth],
+                extensions=self._timeout_extension,
+            )
+        return http.build_request(
+            call.method, url, content=call.content, headers=[*headers, auth],
+            timeout=self._send_timeout,
         )
 
     def _redact(self, body: bytes | str) -> bytes | str:
@@ -323,23 +213,7 @@ class _Base:
             self._redact(payload), request_id, where=where, unknown=unknown
         )
 
-    def _answer_or_error(self, response: httpx.Response) -> dict[str, Any] | RunAPIError:
-        """The JSON object a 200 answered, or the error it stands for: a body that is not a
-        JSON object (a proxy's HTML page) is a 502 ``ServerError``; a JSON error envelope is
-        the typed error it describes (a gateway passing an upstream failure through as 200)."""
-        data = _json_object(response)
-        if data is None:
-            return self._error_of(502, response.headers, response.content)
-        if _is_error_envelope(data):
-            # A whole answer that is an error says nothing of being transient ("Bad input"):
-            # unless its code says otherwise, it is not retried.
-            return self._payload_error(
-                response.content,
-                response.headers.get("x-request-id"),
-                where="in a 200 answer",
-                unknown=APIStatusError,
-            )
-        return data
+    # ------------------------------------------------------------------------ cost and usage
 
     def cost_of(
         self,
@@ -348,10 +222,57 @@ class _Base:
         counts: Mapping[str, int] | None = None,
         *,
         warn: bool = True,
+        requested_model: str | None = None,
     ) -> Cost | None:
-        return cost_of(model, usage, overrides=self.prices, counts=counts, warn=warn)
+        return cost_of(
+            model,
+            usage,
+            overrides=self.prices,
+            counts=counts,
+            warn=warn,
+            requested_model=requested_model,
+        )
 
-    def _prepare(self, body: Mapping[str, Any], *, stream: bool) -> bytes:
+    def _account(
+        self, model: Any, usage: Mapping[str, Any] | None, requested: Any
+    ) -> tuple[Cost | None, dict[str, int] | None]:
+        """The cost and token counts of a finished call, counted in the active usage trackers
+        (a call counts even without usage: its cost is then unknown)."""
+        requested = requested if isinstance(requested, str) else ""
+        if not isinstance(model, str) or not model:  # a server may send junk: use what we asked
+            model = requested
+        counts = token_counts(usage) if usage else None
+        cost = self.cost_of(model, usage, counts, requested_model=requested) if usage else None
+        record_usage(model, usage, cost, counts)
+        return cost, counts
+
+    def _finish(
+        self,
+        completion: ChatCompletion,
+        prepared: PreparedRequest,
+        request_id: str | None,
+        *,
+        accounted: tuple[Cost | None, dict[str, int] | None] | None = None,
+    ) -> ChatResult:
+        """The result of a call whose answer arrived whole (or whose stream ended), counted
+        now unless it was when its usage arrived (``accounted``: that cost and token count)."""
+        completion = answer_of(completion, prepared)  # type: ignore[arg-type]
+        if accounted is None:
+            accounted = self._account(
+                completion.get("model"), completion.get("usage"), prepared.body["model"]
+            )
+        cost, counts = accounted
+        return ChatResult(completion=completion, cost=cost, request_id=request_id, tokens=counts)
+
+    # ---------------------------------------------------------------------------- checking
+
+    @staticmethod
+    def _prepared(request: Mapping[str, Any] | PreparedRequest) -> PreparedRequest:
+        return request if isinstance(request, PreparedRequest) else prepare_request(request)
+
+    @staticmethod
+    def _encode(prepared: PreparedRequest, *, stream: bool) -> bytes:
+        body = prepared.body
         validate_chat_request(body)
         check_budgets()
         if stream:
@@ -362,20 +283,8 @@ class _Base:
             body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
         return encode_json(body)
 
-    def _finish(
-        self, completion: ChatCompletion, request_model: str, request_id: str | None
-    ) -> ChatResult:
-        model = completion.get("model")
-        if not isinstance(model, str) or not model:  # a server may send junk; price what we asked
-            model = request_model
-        usage = completion.get("usage")
-        counts = token_counts(usage) if usage else None
-        cost = self.cost_of(model, usage, counts) if usage else None
-        # A finished call counts even without usage (a successful request; its cost unknown).
-        record_usage(model, usage, cost, counts)
-        return ChatResult(completion=completion, cost=cost, request_id=request_id, tokens=counts)
-
-    def _prepare_embeddings(self, body: Mapping[str, Any]) -> bytes:
+    @staticmethod
+    def _encode_embeddings(body: Mapping[str, Any]) -> bytes:
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
             raise ConfigurationError(
@@ -391,7 +300,7 @@ class _Base:
         check_budgets()
         return encode_json(body)
 
-    def _finish_embeddings(
+    def _embedding_result(
         self, response: Any, request_model: str, request_id: str | None
     ) -> EmbeddingResult:
         if not isinstance(response, dict) or not isinstance(response.get("data"), list):
@@ -411,110 +320,32 @@ class _Base:
         return EmbeddingResult(vectors=vectors, response=response, cost=cost, request_id=request_id)
 
 
-class _StreamState:
-    """What sync and async streams share: event -> chunk, accumulation, the end-of-stream check."""
-
-    __slots__ = ("accumulator", "client", "decoder", "request_id", "request_model", "result")
-
-    def __init__(self, client: _Base, request_model: str) -> None:
-        self.client = client
-        self.request_model = request_model
-        self.accumulator = StreamAccumulator()
-        self.decoder = SSEDecoder()
-        self.request_id: str | None = None
-        self.result: ChatResult | None = None
-
-    def _shown(self, data: str) -> str:
-        """An event quoted in an error message: its start, without the key."""
-        return repr(self.client._redact(data)[:200])
-
-    def chunk_of(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
-        """Parse one event; None for ``[DONE]``; raise for an error event or a malformed one."""
-        data = event.data
-        if data == "[DONE]":
-            self.accumulator.saw_done = True
-            return None
-        if event.event == "error":
-            raise self.client._payload_error(data, self.request_id)
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):
-            raise IncompleteStreamError(
-                f"RunAPI sent a stream event that is not JSON ({self._shown(data)}); the stream "
-                "cannot be trusted past this point.",
-                partial=self.accumulator.completion(),
-                request_id=self.request_id,
-            ) from None
-        if not isinstance(chunk, dict):
-            raise IncompleteStreamError(
-                f"RunAPI sent a stream event that is not an object ({self._shown(data)}).",
-                partial=self.accumulator.completion(),
-                request_id=self.request_id,
-            )
-        if "error" in chunk and not chunk.get("choices"):
-            raise self.client._payload_error(data, self.request_id)
-        try:
-            self.accumulator.add(chunk)  # type: ignore[arg-type]
-        except (TypeError, AttributeError, ValueError) as exc:
-            raise IncompleteStreamError(
-                f"RunAPI sent a stream chunk of an unexpected shape ({exc}): {self._shown(data)}",
-                partial=self.accumulator.completion(),
-                request_id=self.request_id,
-            ) from None
-        return chunk  # type: ignore[return-value]
-
-    def record_partial(self, completion: ChatCompletion) -> None:
-        """Count a stream that did not end normally, if its usage arrived: the server billed it
-        (``track_usage`` totals and ``max_cost`` budgets see it)."""
-        if self.accumulator.usage:
-            self.client._finish(completion, self.request_model, self.request_id)
-
-    def json_answer(self, response: httpx.Response) -> ChatCompletionChunk | RunAPIError | None:
-        """A stream request answered with a JSON body instead of events (call after reading it):
-        the error it describes (a gateway reporting a failure as 200); or, for a whole
-        completion (a server that ignores ``stream: true``), the answer as one chunk, the stream
-        then complete; None if the body is neither."""
-        answer = self.client._answer_or_error(response)
-        if isinstance(answer, RunAPIError):
-            return answer
-        if not isinstance(answer.get("choices"), list):
-            return None
-        chunk = completion_as_chunk(answer)
-        self.accumulator.add(chunk)  # type: ignore[arg-type]
-        self.accumulator.saw_done = True
-        return chunk  # type: ignore[return-value]
-
-    def end(self) -> ChatResult:
-        acc = self.accumulator
-        completion = acc.completion()
-        if not acc.complete:
-            self.record_partial(completion)
-            raise IncompleteStreamError(
-                f"The stream ended after {acc.chunks} chunks without a finish reason or [DONE]: "
-                "the answer is cut short. The deltas received were all delivered; `partial` "
-                "holds them joined.",
-                partial=completion,
-                request_id=self.request_id,
-            )
-        self.result = self.client._finish(completion, self.request_model, self.request_id)
-        return self.result
-
-
 class _StreamBase:
-    _state: _StreamState
+    _call: StreamCall
 
     @property
     def accumulator(self) -> StreamAccumulator:
-        return self._state.accumulator
+        return self._call.accumulator
 
     @property
     def result(self) -> ChatResult | None:
         """Set once the stream has ended normally."""
-        return self._state.result
+        return self._call.result
 
     @property
     def request_id(self) -> str | None:
-        return self._state.request_id
+        return self._call.request_id
+
+    @property
+    def cost(self) -> Cost | None:
+        """The call's cost, known from the moment its usage arrived (a stream cut short after
+        that has one too, though it has no ``result``)."""
+        return self._call.accounted[0] if self._call.accounted is not None else None
+
+    @property
+    def tokens(self) -> dict[str, int] | None:
+        """``token_counts`` of the usage, from the moment it arrived."""
+        return self._call.accounted[1] if self._call.accounted is not None else None
 
 
 # ----------------------------------------------------------------------------------------- sync
@@ -558,81 +389,89 @@ class RunAPIClient(_Base):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(
-        self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]
-    ) -> httpx.Response:
-        """Send with retries; ``attempt`` is shared with the caller so a stream's reconnects
-        count against the same ``max_retries``."""
+    # ----------------------------------------------------------------------- the I/O shell
+
+    def _send(self, call: Call) -> httpx.Response:
+        """Send ``call``'s request; the response's body is left to read."""
         http = self.http
         direct = _pool.direct_transport(http)
-        headers = self._stream_headers if stream else self._headers
-        url = self._url(path)
+        if isinstance(direct, httpx.BaseTransport):
+            request = self._request(http, call, True)
+            response = direct.handle_request(request)
+            response.request = request
+        else:
+            request = self._request(http, call, False)
+            response = http.send(request, stream=True)
+        del request.headers["authorization"]  # sent: not kept where a traceback can reach it
+        return response
+
+    def _exchange(self, call: Call) -> tuple[int, httpx.Headers, bytes]:
+        response = self._send(call)
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        return response.status_code, response.headers, body
+
+    def _call(self, call: Call) -> tuple[dict[str, Any], httpx.Headers]:
+        """The JSON answer of a call (not streamed), after what retries it takes."""
         while True:
-            err: RunAPIError
-            response_headers: Mapping[str, str] | None = None
+            headers: httpx.Headers | None = None
+            outcome: dict[str, Any] | Wait | RunAPIError
             try:
-                if isinstance(direct, httpx.BaseTransport):
-                    request = self._direct_request(http, method, path, content, stream)
-                    response = direct.handle_request(request)
-                    response.request = request
-                    if not stream:
-                        try:
-                            response.read()
-                        except BaseException:
-                            response.close()
-                            raise
-                else:
-                    request = http.build_request(
-                        method, url, content=content, headers=headers, timeout=self._send_timeout
-                    )
-                    response = http.send(request, stream=stream)
+                status, headers, body = self._exchange(call)
             except httpx.TransportError as exc:
-                err = _transport_error(exc, f"{method} {path}")
-                cause: BaseException = exc
+                outcome = call.lost(exc)
             else:
-                if response.status_code < 400:
-                    return response
+                outcome = call.answered(status, headers, body)
+            if isinstance(outcome, Wait):
+                time.sleep(outcome.delay)
+            elif isinstance(outcome, RunAPIError):
+                raise outcome
+            else:
+                assert headers is not None
+                return outcome, headers
+
+    def _attempt(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
+        """One attempt of a stream: the chunks it delivers; its outcome is left in ``call``."""
+        try:
+            response = self._send(call)
+        except httpx.TransportError as exc:
+            call.lost(exc)
+            return
+        try:
+            if not 200 <= response.status_code < 300:
                 try:
                     body = response.read()
                 except httpx.TransportError:
                     body = b""
-                finally:
-                    response.close()
-                err = self._error_of(response.status_code, response.headers, body)
-                response_headers = response.headers
-                cause = err
-            delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)
-            if delay is None:
-                raise err from (None if cause is err else cause)
-            attempt[0] += 1
-            logger.info(
-                "RunAPI %s %s failed (%s); retry %d in %.2fs",
-                method,
-                path,
-                type(err).__name__,
-                attempt[0],
-                delay,
-            )
-            time.sleep(delay)
+                call.refused(response.status_code, response.headers, body)
+                return
+            call.opened(response.headers)
+            try:
+                for raw in response.iter_bytes():
+                    yield from call.feed(raw)
+                    if call.outcome is not None:
+                        return
+            except httpx.TransportError as exc:
+                yield from call.broken(exc)
+                return
+            yield from call.ended()
+        finally:
+            response.close()
 
-    def _send_json(
-        self, method: str, path: str, content: bytes | None
-    ) -> tuple[dict[str, Any], httpx.Response]:
-        """Send with retries and return the JSON object answered; a 200 whose body is not one
-        (a proxy's HTML page) is a retryable 502 ``ServerError``, one that is an error envelope
-        the error it describes (see ``_answer_or_error``)."""
-        attempt = [0]
+    def _stream(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
         while True:
-            response = self._send(method, path, content, stream=False, attempt=attempt)
-            answer = self._answer_or_error(response)
-            if not isinstance(answer, RunAPIError):
-                return answer, response
-            err = answer
-            delay = _retry_delay(attempt[0], self.config.max_retries, err, response.headers)
-            if delay is None:
-                raise err from None
-            attempt[0] += 1
-            time.sleep(delay)
+            yield from self._attempt(call)
+            outcome = call.take_outcome()
+            if outcome is DONE:
+                return
+            if isinstance(outcome, Wait):
+                time.sleep(outcome.delay)
+                continue
+            raise outcome  # type: ignore[misc]
+
+    # ------------------------------------------------------------------------- the methods
 
     def with_options(self, options: RequestOptions) -> RunAPIClient:
         """A client for one request with ``options`` applied, on the same connections."""
@@ -649,36 +488,30 @@ class RunAPIClient(_Base):
             clone._send_timeout = httpx.Timeout(options.timeout)
         return self._keep_option_client(options, http, clone)
 
-    def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
-        """``POST /chat/completions`` (not streamed). The OpenAI SDK's request options in
-        ``body`` (``extra_body``, ``extra_headers``, ``timeout``) apply as they do there."""
-        body, options = split_request_options(body)
-        if options is not None:
-            return self.with_options(options).chat_completion(body)
-        content = self._prepare(body, stream=False)
-        completion, response = self._send_json("POST", "/chat/completions", content)
-        return self._finish(
-            completion,  # type: ignore[arg-type]
-            body["model"],
-            response.headers.get("x-request-id"),
-        )
+    def chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatResult:
+        """``POST /chat/completions`` (not streamed). ``request`` is a body (adapted to its
+        model by the policy on the way) or a ``PreparedRequest``. The OpenAI SDK's request
+        options in the body (``extra_body``, ``extra_headers``, ``timeout``) apply as there."""
+        prepared = self._prepared(request)
+        client = self if prepared.options is None else self.with_options(prepared.options)
+        call = Call(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
+        completion, headers = client._call(call)
+        return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
 
-    def stream_chat_completion(self, body: Mapping[str, Any]) -> ChatStream:
+    def stream_chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatStream:
         """``POST /chat/completions`` with ``stream: true``; iterate the returned stream."""
-        body, options = split_request_options(body)
-        if options is not None:
-            return self.with_options(options).stream_chat_completion(body)
-        content = self._prepare(body, stream=True)
-        return ChatStream(self, content, body["model"])
+        prepared = self._prepared(request)
+        client = self if prepared.options is None else self.with_options(prepared.options)
+        return ChatStream(client, StreamCall(client, self._encode(prepared, stream=True), prepared))
 
     def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         """``POST /embeddings`` for one batch (see ``embed_texts`` for batching)."""
-        content = self._prepare_embeddings(body)
-        data, response = self._send_json("POST", "/embeddings", content)
-        return self._finish_embeddings(data, body["model"], response.headers.get("x-request-id"))
+        call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
+        data, headers = self._call(call)
+        return self._embedding_result(data, body["model"], headers.get("x-request-id"))
 
     def list_models(self) -> list[Model]:
-        data, _ = self._send_json("GET", "/models", None)
+        data, _ = self._call(Call(self, "GET", "/models", None))
         return list(data.get("data") or [])
 
 
@@ -686,15 +519,17 @@ class ChatStream(_StreamBase):
     """An iterator of chunks. Breaking out of it, or ``close()``, releases the connection.
 
     If the stream ends early, every chunk received is yielded first and then
-    :class:`IncompleteStreamError` is raised. Connection failures before the first chunk are
-    retried; after it, never (the caller already holds part of the answer).
+    :class:`IncompleteStreamError` is raised. Failures before the first chunk (a lost
+    connection, an error event) are retried; after it, never (the caller already holds part of
+    the answer).
     """
 
-    def __init__(self, client: RunAPIClient, content: bytes, request_model: str) -> None:
-        self._client = client
-        self._content = content
-        self._state = _StreamState(client, request_model)
-        self._iterator = self._iterate()
+    def __init__(self, client: RunAPIClient, call: StreamCall) -> None:
+        self._call = call
+        # The generator holds the client and the call, not this object: a stream <-> generator
+        # cycle would keep the socket open after `for chunk in stream: break` until the
+        # garbage collector ran.
+        self._iterator = client._stream(call)
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         return self._iterator
@@ -710,71 +545,6 @@ class ChatStream(_StreamBase):
 
     def close(self) -> None:
         self._iterator.close()  # its finally closes the response
-
-    def _iterate(self) -> Generator[ChatCompletionChunk, None, None]:
-        # Keep no reference to self in this frame: a stream <-> generator cycle would hold the
-        # socket open after `for chunk in stream: break` until the garbage collector ran.
-        state, client, content = self._state, self._client, self._content
-        del self
-        attempt = [0]
-        delivered = False
-        while True:
-            response = client._send(
-                "POST", "/chat/completions", content, stream=True, attempt=attempt
-            )
-            state.request_id = response.headers.get("x-request-id")
-            try:
-                if _is_json(response):
-                    response.read()
-                    answer = state.json_answer(response)
-                    if isinstance(answer, RunAPIError):
-                        delay = _retry_delay(
-                            attempt[0], client.max_retries, answer, response.headers
-                        )
-                        if delay is None:
-                            raise answer
-                        attempt[0] += 1
-                        time.sleep(delay)
-                        continue
-                    if answer is not None:
-                        yield answer
-                        state.end()
-                        return
-                for raw in response.iter_bytes():
-                    for event in state.decoder.feed(raw):
-                        chunk = state.chunk_of(event)
-                        if chunk is None:
-                            state.end()
-                            return
-                        delivered = True
-                        yield chunk
-                for event in state.decoder.close():
-                    chunk = state.chunk_of(event)
-                    if chunk is None:
-                        break
-                    delivered = True
-                    yield chunk
-                delay = None if delivered else _empty_stream_retry(state, attempt, client)
-                if delay is None:
-                    state.end()
-                    return
-                time.sleep(delay)
-            except httpx.TransportError as exc:
-                if delivered and _ended_after_finish(exc, state):
-                    return
-                err = _transport_error(exc, "Reading the stream")
-                delay = (
-                    None if delivered else _retry_delay(attempt[0], client.max_retries, err, None)
-                )
-                if delay is None:
-                    if delivered:
-                        raise _stream_broken(exc, state) from exc
-                    raise err from exc
-                attempt[0] += 1
-                state.decoder = SSEDecoder()
-                time.sleep(delay)
-            finally:
-                response.close()
 
 
 # ---------------------------------------------------------------------------------------- async
@@ -815,76 +585,93 @@ class AsyncRunAPIClient(_Base):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _send(
-        self, method: str, path: str, content: bytes | None, *, stream: bool, attempt: list[int]
-    ) -> httpx.Response:
+    # ----------------------------------------------------------------------- the I/O shell
+
+    async def _send(self, call: Call) -> httpx.Response:
         http = self.http
         direct = _pool.direct_transport(http)
-        headers = self._stream_headers if stream else self._headers
-        url = self._url(path)
+        if isinstance(direct, httpx.AsyncBaseTransport):
+            request = self._request(http, call, True)
+            response = await direct.handle_async_request(request)
+            response.request = request
+        else:
+            request = self._request(http, call, False)
+            response = await http.send(request, stream=True)
+        del request.headers["authorization"]
+        return response
+
+    async def _exchange(self, call: Call) -> tuple[int, httpx.Headers, bytes]:
+        response = await self._send(call)
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, body
+
+    async def _call(self, call: Call) -> tuple[dict[str, Any], httpx.Headers]:
         while True:
-            err: RunAPIError
-            response_headers: Mapping[str, str] | None = None
+            headers: httpx.Headers | None = None
+            outcome: dict[str, Any] | Wait | RunAPIError
             try:
-                if isinstance(direct, httpx.AsyncBaseTransport):
-                    request = self._direct_request(http, method, path, content, stream)
-                    response = await direct.handle_async_request(request)
-                    response.request = request
-                    if not stream:
-                        try:
-                            await response.aread()
-                        except BaseException:
-                            await response.aclose()
-                            raise
-                else:
-                    request = http.build_request(
-                        method, url, content=content, headers=headers, timeout=self._send_timeout
-                    )
-                    response = await http.send(request, stream=stream)
+                status, headers, body = await self._exchange(call)
             except httpx.TransportError as exc:
-                err = _transport_error(exc, f"{method} {path}")
-                cause: BaseException = exc
+                outcome = call.lost(exc)
             else:
-                if response.status_code < 400:
-                    return response
+                outcome = call.answered(status, headers, body)
+            if isinstance(outcome, Wait):
+                await asyncio.sleep(outcome.delay)
+            elif isinstance(outcome, RunAPIError):
+                raise outcome
+            else:
+                assert headers is not None
+                return outcome, headers
+
+    async def _attempt(self, call: StreamCall) -> AsyncGenerator[ChatCompletionChunk, None]:
+        try:
+            response = await self._send(call)
+        except httpx.TransportError as exc:
+            call.lost(exc)
+            return
+        try:
+            if not 200 <= response.status_code < 300:
                 try:
                     body = await response.aread()
                 except httpx.TransportError:
                     body = b""
-                finally:
-                    await response.aclose()
-                err = self._error_of(response.status_code, response.headers, body)
-                response_headers = response.headers
-                cause = err
-            delay = _retry_delay(attempt[0], self.config.max_retries, err, response_headers)
-            if delay is None:
-                raise err from (None if cause is err else cause)
-            attempt[0] += 1
-            logger.info(
-                "RunAPI %s %s failed (%s); retry %d in %.2fs",
-                method,
-                path,
-                type(err).__name__,
-                attempt[0],
-                delay,
-            )
-            await asyncio.sleep(delay)
+                call.refused(response.status_code, response.headers, body)
+                return
+            call.opened(response.headers)
+            try:
+                async for raw in response.aiter_bytes():
+                    for chunk in call.feed(raw):
+                        yield chunk
+                    if call.outcome is not None:
+                        return
+            except httpx.TransportError as exc:
+                for chunk in call.broken(exc):
+                    yield chunk
+                return
+            for chunk in call.ended():
+                yield chunk
+        finally:
+            await response.aclose()
 
-    async def _send_json(
-        self, method: str, path: str, content: bytes | None
-    ) -> tuple[dict[str, Any], httpx.Response]:
-        attempt = [0]
+    async def _stream(self, call: StreamCall) -> AsyncGenerator[ChatCompletionChunk, None]:
         while True:
-            response = await self._send(method, path, content, stream=False, attempt=attempt)
-            answer = self._answer_or_error(response)
-            if not isinstance(answer, RunAPIError):
-                return answer, response
-            err = answer
-            delay = _retry_delay(attempt[0], self.config.max_retries, err, response.headers)
-            if delay is None:
-                raise err from None
-            attempt[0] += 1
-            await asyncio.sleep(delay)
+            # aclosing: an async generator abandoned mid-loop is otherwise closed only when
+            # collected, and its response with it.
+            async with contextlib.aclosing(self._attempt(call)) as attempt:
+                async for chunk in attempt:
+                    yield chunk
+            outcome = call.take_outcome()
+            if outcome is DONE:
+                return
+            if isinstance(outcome, Wait):
+                await asyncio.sleep(outcome.delay)
+                continue
+            raise outcome  # type: ignore[misc]
+
+    # ------------------------------------------------------------------------- the methods
 
     def with_options(self, options: RequestOptions) -> AsyncRunAPIClient:
         """A client for one request with ``options`` applied, on the same connections."""
@@ -908,43 +695,37 @@ class AsyncRunAPIClient(_Base):
             clone._send_timeout = httpx.Timeout(options.timeout)
         return self._keep_option_client(options, http, clone)
 
-    async def chat_completion(self, body: Mapping[str, Any]) -> ChatResult:
-        body, options = split_request_options(body)
-        if options is not None:
-            return await self.with_options(options).chat_completion(body)
-        content = self._prepare(body, stream=False)
-        completion, response = await self._send_json("POST", "/chat/completions", content)
-        return self._finish(
-            completion,  # type: ignore[arg-type]
-            body["model"],
-            response.headers.get("x-request-id"),
-        )
+    async def chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatResult:
+        prepared = self._prepared(request)
+        client = self if prepared.options is None else self.with_options(prepared.options)
+        call = Call(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
+        completion, headers = await client._call(call)
+        return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
 
-    def stream_chat_completion(self, body: Mapping[str, Any]) -> AsyncChatStream:
-        body, options = split_request_options(body)
-        if options is not None:
-            return self.with_options(options).stream_chat_completion(body)
-        content = self._prepare(body, stream=True)
-        return AsyncChatStream(self, content, body["model"])
+    def stream_chat_completion(
+        self, request: Mapping[str, Any] | PreparedRequest
+    ) -> AsyncChatStream:
+        prepared = self._prepared(request)
+        client = self if prepared.options is None else self.with_options(prepared.options)
+        call = StreamCall(client, self._encode(prepared, stream=True), prepared)
+        return AsyncChatStream(client, call)
 
     async def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
-        content = self._prepare_embeddings(body)
-        data, response = await self._send_json("POST", "/embeddings", content)
-        return self._finish_embeddings(data, body["model"], response.headers.get("x-request-id"))
+        call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
+        data, headers = await self._call(call)
+        return self._embedding_result(data, body["model"], headers.get("x-request-id"))
 
     async def list_models(self) -> list[Model]:
-        data, _ = await self._send_json("GET", "/models", None)
+        data, _ = await self._call(Call(self, "GET", "/models", None))
         return list(data.get("data") or [])
 
 
 class AsyncChatStream(_StreamBase):
     """Async twin of :class:`ChatStream`; cancelling the consuming task closes the connection."""
 
-    def __init__(self, client: AsyncRunAPIClient, content: bytes, request_model: str) -> None:
-        self._client = client
-        self._content = content
-        self._state = _StreamState(client, request_model)
-        self._iterator = self._iterate()
+    def __init__(self, client: AsyncRunAPIClient, call: StreamCall) -> None:
+        self._call = call
+        self._iterator = client._stream(call)
 
     def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
         return self._iterator
@@ -955,78 +736,9 @@ class AsyncChatStream(_StreamBase):
     async def __aenter__(self) -> AsyncChatStream:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
         await self._iterator.aclose()  # its finally closes the response
 
-    async def _iterate(self) -> AsyncGenerator[ChatCompletionChunk, None]:
-        # Keep no reference to self in this frame: a stream <-> generator cycle would hold the
-        # socket open after `for chunk in stream: break` until the garbage collector ran.
-        state, client, content = self._state, self._client, self._content
-        del self
-        attempt = [0]
-        delivered = False
-        while True:
-            response = await client._send(
-                "POST", "/chat/completions", content, stream=True, attempt=attempt
-            )
-            state.request_id = response.headers.get("x-request-id")
-            try:
-                if _is_json(response):
-                    await response.aread()
-                    answer = state.json_answer(response)
-                    if isinstance(answer, RunAPIError):
-                        delay = _retry_delay(
-                            attempt[0], client.max_retries, answer, response.headers
-                        )
-                        if delay is None:
-                            raise answer
-                        attempt[0] += 1
-                        await asyncio.sleep(delay)
-                        continue
-                    if answer is not None:
-                        yield answer
-                        state.end()
-                        return
-                async for raw in response.aiter_bytes():
-                    for event in state.decoder.feed(raw):
-                        chunk = state.chunk_of(event)
-                        if chunk is None:
-                            state.end()
-                            return
-                        delivered = True
-                        yield chunk
-                for event in state.decoder.close():
-                    chunk = state.chunk_of(event)
-                    if chunk is None:
-                        break
-                    delivered = True
-                    yield chunk
-                delay = None if delivered else _empty_stream_retry(state, attempt, client)
-                if delay is None:
-                    state.end()
-                    return
-                await asyncio.sleep(delay)
-            except httpx.TransportError as exc:
-                if delivered and _ended_after_finish(exc, state):
-                    return
-                err = _transport_error(exc, "Reading the stream")
-                delay = (
-                    None if delivered else _retry_delay(attempt[0], client.max_retries, err, None)
-                )
-                if delay is None:
-                    if delivered:
-                        raise _stream_broken(exc, state) from exc
-                    raise err from exc
-                attempt[0] += 1
-                state.decoder = SSEDecoder()
-                await asyncio.sleep(delay)
-            finally:
-                await response.aclose()

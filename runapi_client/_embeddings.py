@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._client import AsyncRunAPIClient, EmbeddingResult, RunAPIClient
-from ._errors import ConfigurationError, ServerError
 from ._pricing import Cost
 from ._types import Usage
+from .errors import ConfigurationError, ServerError
 
 __all__ = [
     "DEFAULT_EMBEDDING_BATCH_SIZE",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ._config import check_headers, check_timeout
-from ._errors import ConfigurationError
+from .errors import ConfigurationError
 
 __all__ = ["NOT_GIVEN", "OPTION_KEYS", "RequestOptions", "split_request_options"]
 

@@ -22,7 +22,7 @@ from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
-from ._errors import ConfigurationError
+from .errors import ConfigurationError
 
 __all__ = [
     "async_http_client",

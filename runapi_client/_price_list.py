@@ -45,6 +45,8 @@ def parse_price_schedules(payload: Any, model: str | None = None) -> dict[str, P
     schedules = payload.get("price_schedules")
     if not isinstance(schedules, list):
         return {}
+    as_of = payload.get("as_of")
+    as_of = str(as_of) if as_of is not None else None
     prices: dict[str, Price] = {}
     for schedule in schedules:
         if not isinstance(schedule, Mapping):
@@ -60,6 +62,8 @@ def parse_price_schedules(payload: Any, model: str | None = None) -> dict[str, P
             output=values["output"],
             cache_read=values["cache_read"],
             cache_write=values["cache_write"] or 0.0,
+            source="live",
+            as_of=as_of,
         )
     return prices
 

@@ -9,11 +9,13 @@ and report ``None`` rather than invent a figure.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ._names import lookup, model_key
 from ._types import Usage
 from ._warn import warn_at_caller
 
@@ -26,7 +28,6 @@ __all__ = [
     "Price",
     "cost_of",
     "get_price",
-    "normalize_model_name",
     "set_price",
 ]
 
@@ -35,14 +36,24 @@ PRICES_AS_OF = "2026-11-29"
 samples) into this table; the pages themselves carry no date."""
 
 
+PriceSource = str
+"""Where a price or a cost came from: ``"built-in"`` (this module's table, dated
+:data:`PRICES_AS_OF`), ``"custom"`` (given by the caller: ``prices=``, ``price=``,
+:func:`set_price`), ``"live"`` (RunAPI's price list, dated by its ``as_of``) or, for a cost,
+``"server"`` (the total the server reported in ``usage.cost``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Price:
-    """USD per 1M tokens."""
+    """USD per 1M tokens, and where the rates came from."""
 
     input: float
     output: float
     cache_read: float | None = None  # None: cached input is billed at the input rate
     cache_write: float = 0.0
+    # Provenance, not part of the price: equal rates are equal prices.
+    source: PriceSource = field(default="custom", compare=False)
+    as_of: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Price:
@@ -51,63 +62,97 @@ class Price:
             output=float(data["output"]),
             cache_read=None if data.get("cache_read") is None else float(data["cache_read"]),
             cache_write=float(data.get("cache_write") or 0.0),
+            source=str(data.get("source") or "custom"),
+            as_of=None if data.get("as_of") is None else str(data["as_of"]),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """The cost of one call, in USD, by part."""
+    """The cost of one call, in USD, by part, and where its figures came from.
+
+    ``total`` is the sum of the parts, except for a cost the server reported (``source``
+    ``"server"``): then it is the server's figure, and the parts are what the price table says
+    (all zero when the model has no price). ``str(cost)`` reads as dollars (``$0.000227``).
+    """
 
     input: float
     output: float
     cache_read: float
     cache_write: float
+    total: float = None  # type: ignore[assignment]  # the sum of the parts when not given
+    source: PriceSource = field(default="custom", compare=False)
+    as_of: str | None = field(default=None, compare=False)
 
-    @property
-    def total(self) -> float:
-        return self.input + self.output + self.cache_read + self.cache_write
+    def __post_init__(self) -> None:
+        if self.total is None:
+            total = self.input + self.output + self.cache_read + self.cache_write
+            object.__setattr__(self, "total", total)
 
-    def as_dict(self) -> dict[str, float]:
-        return {
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "input": self.input,
             "output": self.output,
             "cache_read": self.cache_read,
             "cache_write": self.cache_write,
             "total": self.total,
+            "source": self.source,
         }
+        if self.as_of is not None:
+            out["as_of"] = self.as_of
+        return out
+
+    def __str__(self) -> str:
+        return format_usd(self.total)
+
+    def __format__(self, spec: str) -> str:
+        # f"{cost}" reads as dollars; f"{cost:.4f}" formats the total as a number.
+        return str(self) if not spec else format(self.total, spec)
+
+
+def format_usd(amount: float) -> str:
+    """Dollars with three significant digits below a dollar, cents above: ``$0.0000269``,
+    ``$0.000227``, ``$0.05``, ``$12.35`` (``repr`` of the float would give 2.69e-05)."""
+    if not math.isfinite(amount):
+        return f"${amount}"
+    if amount == 0 or abs(amount) >= 0.995:
+        return f"${amount:,.2f}"
+    decimals = max(2, 2 - math.floor(math.log10(abs(amount))))
+    text = f"{amount:.{decimals}f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+
+def _built_in(input: float, output: float, cache_read: float) -> Price:
+    return Price(input, output, cache_read, 0.0, source="built-in", as_of=PRICES_AS_OF)
 
 
 PRICES: dict[str, Price] = {
-    "glm-4.5-air": Price(input=0.10, output=0.55, cache_read=0.02, cache_write=0.0),
-    "glm-4.6": Price(input=0.30, output=1.10, cache_read=0.06, cache_write=0.0),
-    "glm-4.7": Price(input=0.30, output=1.10, cache_read=0.06, cache_write=0.0),
-    "glm-5-turbo": Price(input=0.60, output=2.00, cache_read=0.12, cache_write=0.0),
+    "glm-4.5-air": _built_in(0.10, 0.55, 0.02),
+    "glm-4.6": _built_in(0.30, 1.10, 0.06),
+    "glm-4.7": _built_in(0.30, 1.10, 0.06),
+    "glm-5-turbo": _built_in(0.60, 2.00, 0.12),
 }
 
 _lock = threading.Lock()
 _warned: set[str] = set()
 
 
-def normalize_model_name(model: str) -> str:
-    """``"Z-AI/GLM-4.6"`` -> ``"glm-4.6"``: provider prefixes and case vary between gateways."""
-    return model.rsplit("/", 1)[-1].strip().lower()
-
-
 def set_price(model: str, price: Price | Mapping[str, Any]) -> None:
     """Add or replace a model's price process-wide (e.g. from RunAPI's live price list)."""
     with _lock:
-        PRICES[normalize_model_name(model)] = (
-            price if isinstance(price, Price) else Price.from_mapping(price)
-        )
+        PRICES[model_key(model)] = price if isinstance(price, Price) else Price.from_mapping(price)
 
 
 def get_price(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
-    name = normalize_model_name(model)
+    """The price of ``model`` (any spelling: case, provider prefix, dated snapshot): from
+    ``overrides`` first, then the process-wide table."""
     if overrides:
-        for key, price in overrides.items():
-            if normalize_model_name(key) == name:
-                return price
-    return PRICES.get(name)
+        found = lookup(model, {model_key(name): price for name, price in overrides.items()})
+        if found is not None:
+            return found
+    return lookup(model, PRICES)
 
 
 def _int(value: Any) -> int:
@@ -145,6 +190,15 @@ def token_counts(usage: Usage | Mapping[str, Any]) -> dict[str, int]:
     }
 
 
+def server_cost(usage: Mapping[str, Any]) -> float | None:
+    """The cost a gateway reported inside ``usage`` (``"cost"``, USD), if it is a number."""
+    value = usage.get("cost")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def cost_of(
     model: str,
     usage: Usage | Mapping[str, Any] | None,
@@ -153,38 +207,56 @@ def cost_of(
     overrides: Mapping[str, Price] | None = None,
     counts: Mapping[str, int] | None = None,
     warn: bool = True,
+    requested_model: str | None = None,
 ) -> Cost | None:
-    """The cost of a call, or ``None`` when the model's price is unknown (warned once).
+    """The cost of a call, or ``None`` when neither a price nor the server says it.
 
-    ``counts``: ``token_counts(usage)`` when the caller has it already. ``warn=False`` logs
-    the missing price at DEBUG instead: for embeddings, whose prices RunAPI does not publish,
-    a warning would fire for every normal setup and ask for a price nobody can look up.
+    ``model`` is the model that answered; a response may name one with no price (a snapshot
+    or alias the table lacks), so ``requested_model``'s price is used then. A ``cost`` the
+    server put in ``usage`` wins over the computed total (``source="server"``). ``counts``:
+    ``token_counts(usage)`` when the caller has it already. A missing price is warned once per
+    model per process; ``warn=False`` logs it at DEBUG instead: for embeddings, whose prices
+    RunAPI does not publish, a warning would fire for every normal setup and ask for a price
+    nobody can look up.
     """
     if not usage:
         return None
     if price is None:
         price = get_price(model, overrides)
-    if price is None:
-        name = normalize_model_name(model)
-        with _lock:
-            first = name not in _warned
-            _warned.add(name)
-        if first and not warn:
-            logger.debug("No price known for model %r: its calls report no cost.", model)
-        elif first:
-            warn_at_caller(
-                f"No price known for model {model!r}: its calls report no cost. "
-                "Pass prices={...} or call runapi_client.set_price() to add one."
-            )
+        if price is None and requested_model:
+            price = get_price(requested_model, overrides)
+    reported = server_cost(usage)
+    if price is None and reported is None:
+        _warn_unpriced(requested_model or model, warn)
         return None
     if counts is None:
         counts = token_counts(usage)
+    if price is None:
+        assert reported is not None  # (neither-known returned above)
+        return Cost(0.0, 0.0, 0.0, 0.0, total=reported, source="server")
     cached = counts["cache_read"]
     cache_read_rate = price.input if price.cache_read is None else price.cache_read
     per = 1_000_000.0
-    return Cost(
-        input=(counts["input"] - cached) * price.input / per,
-        output=counts["output"] * price.output / per,
-        cache_read=cached * cache_read_rate / per,
-        cache_write=counts["cache_write"] * price.cache_write / per,
+    parts = (
+        (counts["input"] - cached) * price.input / per,
+        counts["output"] * price.output / per,
+        cached * cache_read_rate / per,
+        counts["cache_write"] * price.cache_write / per,
     )
+    if reported is not None:
+        return Cost(*parts, total=reported, source="server")
+    return Cost(*parts, source=price.source, as_of=price.as_of)
+
+
+def _warn_unpriced(model: str, warn: bool) -> None:
+    name = model_key(model)
+    with _lock:
+        first = name not in _warned
+        _warned.add(name)
+    if first and not warn:
+        logger.debug("No price known for model %r: its calls report no cost.", model)
+    elif first:
+        warn_at_caller(
+            f"No price known for model {model!r}: its calls report no cost. "
+            "Pass prices={...} or call runapi_client.set_price() to add one."
+        )

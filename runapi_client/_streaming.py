@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._types import ChatCompletion, ChatCompletionChunk, ToolCall, Usage
+from .policy import normalize_delta
 
 __all__ = ["StreamAccumulator", "completion_as_chunk"]
 
@@ -44,11 +45,12 @@ class StreamAccumulator:
         "id",
         "model",
         "saw_done",
+        "single_tool_call",
         "system_fingerprint",
         "usage",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, single_tool_call: bool = False) -> None:
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._tools: dict[int, _ToolCallParts] = {}
@@ -61,6 +63,9 @@ class StreamAccumulator:
         self.usage: Usage | None = None
         self.saw_done = False
         self.chunks = 0
+        # parallel_tool_calls=False on a model without the field: calls after the first are
+        # dropped, from the accumulated answer and from the delta the caller gets alike.
+        self.single_tool_call = single_tool_call
 
     @property
     def complete(self) -> bool:
@@ -88,6 +93,8 @@ class StreamAccumulator:
             if choice.get("index", 0) != 0:
                 continue  # n > 1 is not requested by the adapters
             delta = choice.get("delta") or {}
+            if "reasoning" in delta:
+                normalize_delta(delta)  # type: ignore[arg-type]
             text = delta.get("content")
             if text:
                 if text.__class__ is not str:
@@ -100,16 +107,24 @@ class StreamAccumulator:
                 self._reasoning.append(reasoning)
             calls = delta.get("tool_calls")
             if calls:
-                self._add_tool_calls(calls)
+                delta["tool_calls"] = self._add_tool_calls(calls)
             finish = choice.get("finish_reason")
             if finish:
                 self.finish_reason = finish
 
-    def _add_tool_calls(self, calls: list[Any]) -> None:
+    def _add_tool_calls(self, calls: list[Any]) -> list[Any]:
+        """Fold tool-call deltas in; returns them with the slot each landed in as its
+        ``index`` (a missing or negative index resolved), so the caller's view of the delta
+        matches the accumulated calls. A call dropped by ``single_tool_call`` is left out."""
+        kept = []
         for call in calls:
             index = call.get("index")
-            if index is None:  # some servers omit it; see _index_of
-                index = self._index_of(call)
+            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                index = self._index_of(call)  # missing, or -1 (seen in a real recording)
+                call["index"] = index
+            if self.single_tool_call and self._tools and index not in self._tools:
+                continue
+            kept.append(call)
             self._last_tool = index
             parts = self._tools.get(index)
             if parts is None:
@@ -127,6 +142,7 @@ class StreamAccumulator:
                 parts.arguments.append(
                     arguments if isinstance(arguments, str) else _dumps(arguments)
                 )
+        return kept
 
     def _index_of(self, call: Any) -> int:
         """The slot of a call delta without ``index``: the call with its id, else a new call if

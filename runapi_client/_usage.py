@@ -16,14 +16,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import RunAPIError
 from ._pricing import Cost, token_counts
+from .errors import BudgetExceededError
 
-__all__ = ["BudgetExceededError", "ModelUsage", "UsageTracker", "record_usage", "track_usage"]
-
-
-class BudgetExceededError(RunAPIError):
-    """A tracker's ``max_cost`` is spent; no further call is sent inside it."""
+__all__ = ["ModelUsage", "UsageTracker", "record_usage", "track_usage"]
 
 
 @dataclass

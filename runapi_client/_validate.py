@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._catalog import get_model_info
-from ._errors import ConfigurationError
+from .errors import ConfigurationError
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 

@@ -22,7 +22,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 from typing_extensions import TypedDict
 
 from langchain_runapi import ChatRunAPI, ConfigurationError, RunAPIEmbeddings
@@ -350,7 +350,7 @@ def test_stop_accepts_a_single_string(fake: FakeRunAPI) -> None:
     assert fake.chat_requests[-1]["body"]["stop"] == ["END"]
 
 
-# ------------------- item 7: construction errors are ValidationErrors that name the fix
+# ------------------- item 7: construction errors are ConfigurationErrors that name the fix
 
 
 @pytest.mark.parametrize("cls", [ChatRunAPI, RunAPIEmbeddings])
@@ -358,20 +358,18 @@ def test_construction_error_names_the_fix_and_never_the_key(
     cls: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("RUNAPI_API_KEY", raising=False)
-    with pytest.raises(ValidationError, match="RUNAPI_API_KEY") as missing:
+    with pytest.raises(ConfigurationError, match="RUNAPI_API_KEY") as missing:
         cls()
     assert isinstance(missing.value, ValueError)  # `except ValueError` catches it
-    with pytest.raises(ValidationError, match="timeout must be a positive number") as bad:
+    with pytest.raises(ConfigurationError, match="timeout must be a positive number") as bad:
         cls(api_key="sk-very-secret", timeout=-1)
     assert "sk-very-secret" not in str(bad.value)
 
 
 @pytest.mark.parametrize("name", ["openai_api_key", "openai_api_base", "api_base"])
 def test_chat_openai_settings_are_refused_not_sent_in_the_body(name: str) -> None:
-    from pydantic import ValidationError
-
     from langchain_runapi import ChatRunAPI
 
-    with pytest.raises(ValidationError, match=f"{name} is ChatOpenAI's setting") as caught:
+    with pytest.raises(ConfigurationError, match=f"{name} is ChatOpenAI's setting") as caught:
         ChatRunAPI(api_key="k", **{name: "sk-openai-secret-value"})
     assert "sk-openai-secret-value" not in str(caught.value)

@@ -69,7 +69,7 @@ def requested_shape(cassette: Any) -> str | None:
 
 
 def recorded_shape(cassette: Any) -> str | None:
-    """"normalised" if a stream's usage came in a ``choices: []`` chunk, "native" if on a
+    """ "normalised" if a stream's usage came in a ``choices: []`` chunk, "native" if on a
     chunk with choices, None if no recorded stream carried usage."""
     for _, response in cassette.data:
         for line in _body_text(response).splitlines():

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from llama_index_runapi import RunAPILLM
+from tests.support.wire import snapshot
 from tests.support.wire import wire_sample as sample  # noqa: F401 (re-exported to the tests)
 
 
@@ -47,7 +48,7 @@ class Server:
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+        self.requests.append(snapshot(request))
         index = min(len(self.requests) - 1, len(self.responses) - 1)
         response = self.responses[index]
         return response() if callable(response) else _fresh(response)
@@ -63,13 +64,15 @@ class Server:
 
 def _fresh(response: httpx.Response) -> httpx.Response:
     # A Response can be read once; hand out a copy so the last one may repeat.
-    return httpx.Response(
-        response.status_code, content=response.content, headers=response.headers
-    )
+    return httpx.Response(response.status_code, content=response.content, headers=response.headers)
 
 
 def make_llm(*responses: httpx.Response, **kwargs: Any) -> tuple[RunAPILLM, Server]:
     server = Server(responses)
     kwargs.setdefault("api_key", "sk-test-secret-123")
-    llm = RunAPILLM(transport=httpx.MockTransport(server), **kwargs)
+    llm = RunAPILLM(
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+        async_http_client=httpx.AsyncClient(transport=httpx.MockTransport(server)),
+        **kwargs,
+    )
     return llm, server

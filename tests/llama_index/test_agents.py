@@ -43,7 +43,6 @@ def llm(shape: str | None = None) -> RunAPILLM:
     return RunAPILLM(model="glm-4.6", default_headers=shape_headers(shape) if shape else None)
 
 
-
 async def run_and_collect(
     workflow: Any, message: str
 ) -> tuple[str, list[ToolCallResult], list[AgentStream]]:
@@ -61,16 +60,12 @@ async def run_and_collect(
 
 @pytest.mark.vcr
 @pytest.mark.parametrize("shape", SHAPES)
-async def test_function_agent_calls_a_tool_and_answers_from_it(
-    shape: str, vcr: Any
-) -> None:
+async def test_function_agent_calls_a_tool_and_answers_from_it(shape: str, vcr: Any) -> None:
     agent = FunctionAgent(tools=[multiply], llm=llm(shape), system_prompt="Use the tools.")
     with track_usage() as usage:
         answer, tool_results, streamed = await run_and_collect(agent, "Multiply 3 by 3.")
 
-    assert [(r.tool_name, r.tool_kwargs) for r in tool_results] == [
-        ("multiply", {"a": 3, "b": 3})
-    ]
+    assert [(r.tool_name, r.tool_kwargs) for r in tool_results] == [("multiply", {"a": 3, "b": 3})]
     assert tool_results[0].tool_output.content == "9"
     assert "9" in answer  # the answer is built from the tool's result
 
@@ -117,15 +112,9 @@ async def test_agent_workflow_picks_function_agent_and_answers() -> None:
 async def test_react_agent_calls_a_tool_and_answers(shape: str, vcr: Any) -> None:
     # The emulator echoes the user's text, so the prompt scripts the model's ReAct step:
     # its echo is a Thought/Action/Action Input block, then the observation is echoed back.
-    script = (
-        "Thought: I need the multiply tool.\n"
-        "Action: multiply\n"
-        'Action Input: {"a": 6, "b": 7}'
-    )
+    script = 'Thought: I need the multiply tool.\nAction: multiply\nAction Input: {"a": 6, "b": 7}'
     agent = ReActAgent(tools=[multiply], llm=llm(shape))
     answer, tool_results, _ = await run_and_collect(agent, script)
     check_shape(vcr, shape)
-    assert [(r.tool_name, r.tool_kwargs) for r in tool_results] == [
-        ("multiply", {"a": 6, "b": 7})
-    ]
+    assert [(r.tool_name, r.tool_kwargs) for r in tool_results] == [("multiply", {"a": 6, "b": 7})]
     assert "Observation: 42" in answer

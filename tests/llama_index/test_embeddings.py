@@ -60,8 +60,13 @@ def test_the_key_is_never_serialised_or_shown() -> None:
     embed = RunAPIEmbedding(
         api_key=SECRET, default_headers={"X-Proxy-Auth": "hdr-secret"}, dimensions=8
     )
-    for text in (repr(embed), str(embed), str(embed.to_dict()), embed.to_json(),
-                 json.dumps(embed.to_payload())):
+    for text in (
+        repr(embed),
+        str(embed),
+        str(embed.to_dict()),
+        embed.to_json(),
+        json.dumps(embed.to_payload()),
+    ):
         assert SECRET not in text
         assert "hdr-secret" not in text
     assert "api_key" not in embed.to_dict()

@@ -29,6 +29,7 @@ from llama_index_runapi import (
     track_usage,
 )
 from tests.llama_index.helpers import json_response, make_llm, sample, sse_response
+from tests.support.wire import snapshot
 
 USER = [ChatMessage(role="user", content="Hi")]
 
@@ -316,10 +317,13 @@ def test_env_key_and_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     server_seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        server_seen.append(request)
+        server_seen.append(snapshot(request))
         return json_response(sample("glm-4.6.nonstream.json"))
 
-    llm = RunAPILLM(transport=httpx.MockTransport(handler))
+    llm = RunAPILLM(
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        async_http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    )
     llm.chat(USER)
     assert server_seen[0].url == "http://127.0.0.1:9/v1/chat/completions"
     assert server_seen[0].headers["authorization"] == "Bearer env-key"
@@ -362,7 +366,7 @@ def test_retry_then_success() -> None:
 
 
 def test_error_classes_are_reexported() -> None:
-    for name in runapi_client.ERROR_CLASSES:
+    for name in runapi_client.errors.ERROR_CLASSES:
         assert getattr(llama_index_runapi, name) is getattr(runapi_client, name)
 
 
@@ -396,8 +400,12 @@ def test_key_never_in_repr_to_dict_to_json_or_logs(caplog: pytest.LogCaptureFixt
 
 def test_from_dict_round_trip_takes_the_key_from_the_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNAPI_API_KEY", "env-key")
-    llm = RunAPILLM(api_key="sk-test-secret-123", model="glm-4.7", max_tokens=99,
-                    price={"input": 1.0, "output": 2.0})
+    llm = RunAPILLM(
+        api_key="sk-test-secret-123",
+        model="glm-4.7",
+        max_tokens=99,
+        price={"input": 1.0, "output": 2.0},
+    )
     again = RunAPILLM.from_dict(llm.to_dict())
     assert (again.model, again.max_tokens, again.price) == ("glm-4.7", 99, llm.price)
     assert again._config().api_key.get_secret_value() == "env-key"
@@ -440,8 +448,11 @@ def test_messages_are_converted_for_the_wire() -> None:
             content="",
             additional_kwargs={
                 "tool_calls": [
-                    {"id": "call_2", "type": "function",
-                     "function": {"name": "look", "arguments": '{"q":"dog"}'}}
+                    {
+                        "id": "call_2",
+                        "type": "function",
+                        "function": {"name": "look", "arguments": '{"q":"dog"}'},
+                    }
                 ]
             },
         ),
@@ -461,17 +472,25 @@ def test_messages_are_converted_for_the_wire() -> None:
             "role": "assistant",
             "content": "Let me look.",
             "tool_calls": [
-                {"id": "call_1", "type": "function",
-                 "function": {"name": "look", "arguments": '{"q": "猫"}'}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "look", "arguments": '{"q": "猫"}'},
+                }
             ],
+            # the turn in progress (after the last user message): its reasoning goes back
+            "reasoning_content": "private",
         },
         {"role": "tool", "content": "a cat", "tool_call_id": "call_1"},
         {
             "role": "assistant",
             "content": "",
             "tool_calls": [
-                {"id": "call_2", "type": "function",
-                 "function": {"name": "look", "arguments": '{"q":"dog"}'}}
+                {
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "look", "arguments": '{"q":"dog"}'},
+                }
             ],
         },
         {"role": "tool", "content": "no dog", "tool_call_id": "call_2"},
@@ -497,8 +516,12 @@ def test_base64_image_data_is_not_encoded_twice() -> None:
 
 def test_an_image_for_a_text_only_model_is_refused_before_sending() -> None:
     llm, server = make_llm(json_response(sample("glm-4.6.nonstream.json")))  # glm-4.6: text
-    picture = [ChatMessage(role="user", blocks=[
-        TextBlock(text="What is this?"), ImageBlock(url="https://example.com/cat.png")])]
+    picture = [
+        ChatMessage(
+            role="user",
+            blocks=[TextBlock(text="What is this?"), ImageBlock(url="https://example.com/cat.png")],
+        )
+    ]
     with pytest.raises(llama_index_runapi.ConfigurationError, match="reads text only"):
         llm.chat(picture)
     with pytest.raises(llama_index_runapi.ConfigurationError):
@@ -522,7 +545,10 @@ def test_an_image_outside_a_user_message_is_left_out_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="llama_index_runapi"):
         llm.chat([*USER, tool_result])
     assert server.body["messages"][1] == {
-        "role": "tool", "content": "a chart", "tool_call_id": "call_1"}
+        "role": "tool",
+        "content": "a chart",
+        "tool_call_id": "call_1",
+    }
     assert "image in a tool message was left out" in caplog.text
 
 
@@ -535,8 +561,12 @@ def test_a_response_round_trips_into_the_next_request() -> None:
         "role": "assistant",
         "content": "I'll check the weather.",
         "tool_calls": [
-            {"id": "call_-7682507267639338722", "type": "function",
-             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+            {
+                "id": "call_-7682507267639338722",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            }
         ],
+        # GLM's interleaved thinking wants the turn in progress's reasoning back.
+        "reasoning_content": "User wants weather.",
     }
-

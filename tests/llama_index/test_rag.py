@@ -75,7 +75,6 @@ def llm(shape: str | None = None) -> RunAPILLM:
     return RunAPILLM(model="glm-4.6", default_headers=shape_headers(shape) if shape else None)
 
 
-
 @pytest.mark.vcr
 def test_query_engine_answers_and_track_usage_totals_the_whole_query(
     index: VectorStoreIndex, vcr: Any, monkeypatch: pytest.MonkeyPatch
@@ -107,9 +106,7 @@ def test_query_engine_answers_and_track_usage_totals_the_whole_query(
 
 @pytest.mark.vcr
 @pytest.mark.parametrize("shape", SHAPES)
-def test_streaming_query_engine(
-    index: VectorStoreIndex, shape: str, vcr: Any
-) -> None:
+def test_streaming_query_engine(index: VectorStoreIndex, shape: str, vcr: Any) -> None:
     engine = index.as_query_engine(llm=llm(shape), similarity_top_k=2, streaming=True)
     with track_usage() as usage:
         response = engine.query(QUESTION)

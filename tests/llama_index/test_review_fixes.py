@@ -12,7 +12,7 @@ from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
 from llama_index_runapi import ConfigurationError, RunAPILLM
-from llama_index_runapi._tools import REQUIRED_HINT
+from runapi_client.policy import TOOL_CALL_INSTRUCTION as REQUIRED_HINT
 from tests.support.fake_runapi import FakeRunAPI
 
 
@@ -110,7 +110,7 @@ def test_stream_structured_predict_sends_the_instruction_non_streaming_sends() -
         partials = list(llm.stream_structured_predict(Joke, PROMPT, topic="cats"))
         body = fake.chat_requests[-1]["body"]
         assert body["stream"] is True and hint_of(body) == expected
-        assert "tool_choice" not in body  # GLM accepts "auto" only
+        assert body["tool_choice"] == "auto"  # GLM accepts "auto" only
         assert isinstance(partials[-1], Joke)
 
         structured = llm.as_structured_llm(Joke)

@@ -55,8 +55,11 @@ def test_a_chunk_after_the_usage_still_gets_the_usage() -> None:
     # in additional_kwargs and in raw (where TokenCountingHandler reads it).
     body = sse_of(
         chunk({"reasoning_content": "Think."}),
-        chunk({"content": "Hi"}, "stop", usage={**USAGE, "completion_tokens_details": {
-            "reasoning_tokens": 5}}),
+        chunk(
+            {"content": "Hi"},
+            "stop",
+            usage={**USAGE, "completion_tokens_details": {"reasoning_tokens": 5}},
+        ),
         chunk({}),
     )
     counter = TokenCountingHandler()
@@ -134,7 +137,11 @@ def tracked_llm(stall_after: int | None = None) -> tuple[RunAPILLM, list[Tracked
         bodies.append(TrackedBody(LONG, stall_after))
         return httpx.Response(200, stream=bodies[-1], headers={"content-type": "text/event-stream"})
 
-    return RunAPILLM(api_key="k", transport=httpx.MockTransport(handler)), bodies
+    return RunAPILLM(
+        api_key="k",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        async_http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    ), bodies
 
 
 @pytest.mark.parametrize("method", ["stream_chat", "stream_complete", "stream_chat_with_tools"])

@@ -59,8 +59,11 @@ PARALLEL_SSE = sse_of(
             ],
         }
     ),
-    chunk({"role": "assistant", "content": ""}, "tool_calls",
-          usage={"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}),
+    chunk(
+        {"role": "assistant", "content": ""},
+        "tool_calls",
+        usage={"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+    ),
 )
 
 
@@ -78,8 +81,12 @@ def tool_call_completion(name: str, arguments: dict[str, Any], model: str = "glm
                     "content": "",
                     "reasoning_content": "Call it.",
                     "tool_calls": [
-                        {"id": "call_9", "index": 0, "type": "function",
-                         "function": {"name": name, "arguments": json.dumps(arguments)}}
+                        {
+                            "id": "call_9",
+                            "index": 0,
+                            "type": "function",
+                            "function": {"name": name, "arguments": json.dumps(arguments)},
+                        }
                     ],
                 },
             }
@@ -114,7 +121,7 @@ def test_tool_required_on_glm_becomes_an_instruction_not_a_rejected_field() -> N
     llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")))
     llm.chat_with_tools([WEATHER], user_msg="Paris?", tool_required=True)
     body = server.body
-    assert "tool_choice" not in body
+    assert body["tool_choice"] == "auto"  # what GLM accepts; the call is asked for in words
     assert body["messages"][0]["role"] == "system"
     assert "calling one of the provided tools" in body["messages"][0]["content"]
 
@@ -136,7 +143,7 @@ def test_tool_choice_none_and_named_on_glm() -> None:
 
     llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="add")
     assert [t["function"]["name"] for t in server.body["tools"]] == ["add"]
-    assert "tool_choice" not in server.body
+    assert server.body["tool_choice"] == "auto"
 
     llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice=None)
     assert len(server.body["tools"]) == 2 and "tool_choice" not in server.body
@@ -144,8 +151,9 @@ def test_tool_choice_none_and_named_on_glm() -> None:
 
 def test_tool_choice_for_a_model_that_accepts_it() -> None:
     llm, server = make_llm(json_response(sample("glm-4.6.nonstream.json")), model="gpt-4o-mini")
-    llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_required=True,
-                        allow_parallel_tool_calls=True)
+    llm.chat_with_tools(
+        [WEATHER, ADD], user_msg="hi", tool_required=True, allow_parallel_tool_calls=True
+    )
     assert server.body["tool_choice"] == "required"
     assert server.body["parallel_tool_calls"] is True
     llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="add")
@@ -201,8 +209,13 @@ def test_split_tool_call_deltas_accumulate_by_index() -> None:
         ("call_1", "get_weather", {"city": "北京"})
     ]
     wire = responses[-1].message.additional_kwargs["tool_calls"]
-    assert wire == [{"id": "call_1", "type": "function",
-                     "function": {"name": "get_weather", "arguments": '{"city":"北京"}'}}]
+    assert wire == [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"北京"}'},
+        }
+    ]
 
 
 def test_ids_and_names_repeated_on_every_delta_are_not_concatenated() -> None:
@@ -228,15 +241,24 @@ def test_get_tool_calls_error_only_when_asked() -> None:
         message=ChatMessage(
             role="assistant",
             content="",
-            additional_kwargs={"tool_calls": [
-                {"id": "c", "type": "function", "function": {"name": "add", "arguments": "{bad"}}
-            ]},
+            additional_kwargs={
+                "tool_calls": [
+                    {
+                        "id": "c",
+                        "type": "function",
+                        "function": {"name": "add", "arguments": "{bad"},
+                    }
+                ]
+            },
         )
     )
     (selection,) = llm.get_tool_calls_from_response(other)
     assert selection.tool_name == "add" and selection.tool_kwargs == {}
-    partial = ChatResponse(message=ChatMessage(
-        role="assistant", blocks=[ToolCallBlock(tool_name="add", tool_kwargs='{"a": 1, "b')]))
+    partial = ChatResponse(
+        message=ChatMessage(
+            role="assistant", blocks=[ToolCallBlock(tool_name="add", tool_kwargs='{"a": 1, "b')]
+        )
+    )
     assert llm.get_tool_calls_from_response(partial)[0].tool_kwargs == {"a": 1}
 
 
@@ -323,7 +345,7 @@ def test_structured_predict_into_a_pydantic_model() -> None:
     assert song == Song(title="Rain", length_seconds=180)
     body = server.body
     assert body["tools"][0]["function"]["name"] == "Song"
-    assert "tool_choice" not in body  # the program asks for a required tool; GLM gets a hint
+    assert body["tool_choice"] == "auto"  # the program requires a tool; GLM is asked in words
     assert body["messages"][0]["role"] == "system"
 
 

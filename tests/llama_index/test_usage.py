@@ -26,8 +26,9 @@ def test_asyncio_tasks_and_threads_started_from_the_context() -> None:
     with track_usage() as usage:
         asyncio.run(in_tasks())
         with ThreadPoolExecutor(2) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, llm.chat, USER)
-                       for _ in range(2)]
+            futures = [
+                pool.submit(contextvars.copy_context().run, llm.chat, USER) for _ in range(2)
+            ]
             for future in futures:
                 future.result()
     assert usage.requests == 6

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import runapi_client._client as core_client
+import runapi_client._machine as machine
 from runapi_client import _pool
 from tests.support.fake_runapi import FakeRunAPI
 
@@ -41,16 +41,19 @@ class RetryLog:
 def retry_log(monkeypatch: pytest.MonkeyPatch) -> RetryLog:
     """Record the delays the client computes (Retry-After included) but sleep only 1 ms."""
     log = RetryLog()
-    real = core_client._retry_delay
+    real = machine.RetryBudget.next
 
-    def recording(*args: Any, **kwargs: Any) -> float | None:
-        delay = real(*args, **kwargs)
-        log.delays.append(delay)
-        return None if delay is None else min(delay, 0.001)
+    def recording(self: machine.RetryBudget, *args: Any, **kwargs: Any) -> Any:
+        outcome = real(self, *args, **kwargs)
+        if isinstance(outcome, machine.Wait):
+            log.delays.append(outcome.delay)
+            return machine.Wait(min(outcome.delay, 0.001))
+        log.delays.append(None)
+        return outcome
 
-    monkeypatch.setattr(core_client, "_retry_delay", recording)
-    monkeypatch.setattr(core_client, "INITIAL_BACKOFF", 0.001)
-    monkeypatch.setattr(core_client, "MAX_BACKOFF", 0.004)
+    monkeypatch.setattr(machine.RetryBudget, "next", recording)
+    monkeypatch.setattr(machine, "INITIAL_BACKOFF", 0.001)
+    monkeypatch.setattr(machine, "MAX_BACKOFF", 0.004)
     return log
 
 

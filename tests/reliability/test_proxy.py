@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from runapi_client import AsyncRunAPIClient, RunAPIClient, _pool
-from runapi_client._errors import APIConnectionError
+from runapi_client.errors import APIConnectionError
 from tests.support.fake_runapi import FakeRunAPI
 
 BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "What is 2 + 3?"}]}

@@ -25,6 +25,7 @@ from runapi_client import (
     token_counts,
     track_usage,
 )
+from tests.support.wire import snapshot
 from tests.support.wire import wire_sample as sample
 
 BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
@@ -63,7 +64,7 @@ def sequence(*responses: httpx.Response | Exception) -> tuple[Handler, list[http
     queue: Iterator[httpx.Response | Exception] = iter(responses)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
+        seen.append(snapshot(request))
         item = next(queue)
         if isinstance(item, Exception):
             raise item

@@ -147,7 +147,7 @@ class Recorder:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         self.bodies.append(body)
-        self.headers.append(request.headers)
+        self.headers.append(request.headers.copy())  # the client takes the key off after
         request_id = f"r{len(self.bodies)}"
         return httpx.Response(200, json=embeddings_body(body), headers={"x-request-id": request_id})
 

@@ -17,7 +17,7 @@ from runapi_client import (
     error_from_response,
     parse_error_body,
 )
-from runapi_client._errors import error_from_stream_payload, parse_retry_after
+from runapi_client.errors import error_from_stream_payload, parse_retry_after
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_errors_pickle() -> None:
 
 
 def test_error_as_a_list_gives_its_first_error() -> None:
-    from runapi_client._errors import parse_error_body as parse
+    from runapi_client.errors import parse_error_body as parse
 
     body = b'{"error": [{"message": "bad thing", "code": "x"}, {"message": "2"}]}'
     message, code, _ = parse(body)

@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from runapi_client import AsyncRunAPIClient, RunAPIClient, _pool
+from runapi_client._machine import Call, StreamCall
+from runapi_client.policy import prepare_request
 
 
 def _ok(request: httpx.Request) -> httpx.Response:
@@ -87,14 +89,22 @@ def test_direct_request_is_what_build_request_would_send() -> None:
     try:
         assert _pool.direct_transport(http) is not None
         for stream in (False, True):
-            direct = client._direct_request(http, "POST", "/chat/completions", b"{}", stream)
-            headers = client._stream_headers if stream else client._headers
+            call = (
+                StreamCall(client, b"{}", prepare_request({"model": "glm-4.6"}))
+                if stream
+                else Call(client, "POST", "/chat/completions", b"{}")
+            )
+            direct = client._request(http, call, True)
+            headers = {
+                **(client._stream_headers if stream else client._headers),
+                "Authorization": "Bearer k",
+            }
             built = http.build_request(
-                "POST", client._url("/chat/completions"), content=b"{}", headers=headers
+                "POST", f"{key[0]}/chat/completions", content=b"{}", headers=headers
             )
             assert direct.method == built.method
             assert direct.url == built.url
-            assert list(direct.headers.multi_items()) == list(built.headers.multi_items())
+            assert sorted(direct.headers.multi_items()) == sorted(built.headers.multi_items())
             assert direct.extensions["timeout"] == built.extensions["timeout"]
             assert direct.content == built.content
     finally:

@@ -73,7 +73,9 @@ def test_the_adapters_stream_it() -> None:
     assert merged is not None and merged.content == PLAIN["choices"][0]["message"]["content"]
     assert merged.usage_metadata is not None
 
-    li = RunAPILLM(model="glm-4.6", api_key="k", transport=_answering(PLAIN))
+    li = RunAPILLM(
+        model="glm-4.6", api_key="k", http_client=httpx.Client(transport=_answering(PLAIN))
+    )
     responses = list(li.stream_chat([ChatMessage(role="user", content="hi")]))
     last = responses[-1]
     assert last.message.content == PLAIN["choices"][0]["message"]["content"]

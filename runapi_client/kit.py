@@ -1,0 +1,183 @@
+"""What the adapters need from the core beyond the client: one public kit, so neither reaches
+into a private module and both behave the same.
+
+- :class:`ClientCache`: a model object's core clients, rebuilt only when a setting changes.
+- :func:`settings_key`: what a client depends on, for that cache.
+- :func:`sort_keywords`: constructor keywords that are not fields (a Chat Completions field is
+  passed on to the request body; a near-miss of a known name is an error with a did-you-mean).
+- :func:`warn_at_caller`, :func:`check_parameters`, the defaults and the token estimate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, settings_key
+from ._embeddings import (
+    BYTES_PER_TOKEN,
+    DEFAULT_EMBEDDING_BATCH_SIZE,
+    DEFAULT_EMBEDDING_CONCURRENCY,
+    utf8_size,
+)
+from ._validate import check_parameters
+from ._warn import warn_at_caller
+from .errors import ConfigurationError
+
+__all__ = [
+    "BYTES_PER_TOKEN",
+    "DEFAULT_EMBEDDING_BATCH_SIZE",
+    "DEFAULT_EMBEDDING_CONCURRENCY",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "STRUCTURED_OUTPUT",
+    "WIRE_FIELDS",
+    "ClientCache",
+    "check_parameters",
+    "raise_configuration_error",
+    "settings_key",
+    "sort_keywords",
+    "utf8_size",
+    "warn_at_caller",
+]
+
+WIRE_FIELDS = frozenset(
+    {
+        # OpenAI's Chat Completions request
+        "audio",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "metadata",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "temperature",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "user",
+        "verbosity",
+        "web_search_options",
+        # GLM's own (Z.ai's chat completions)
+        "do_sample",
+        "request_id",
+        "thinking",
+        "tool_stream",
+        "user_id",
+        # sampling fields open-model servers take
+        "min_p",
+        "repetition_penalty",
+        "top_k",
+    }
+)
+"""Request-body fields a model object passes on when given as a constructor keyword."""
+
+STRUCTURED_OUTPUT = "runapi_structured_output"
+"""The call keyword an adapter's structured-output path binds (``with_structured_output``,
+LlamaIndex's programs) and pops again before building the request: it is passed to the policy
+as ``structured=True``, which asks for the forced tool in words without a warning."""
+
+_C = TypeVar("_C")
+_A = TypeVar("_A")
+
+
+def sort_keywords(
+    owner: str,
+    given: Mapping[str, Any],
+    fields: Collection[str],
+    *,
+    extra_home: str,
+) -> dict[str, Any]:
+    """The keywords in ``given`` that are Chat Completions request fields, to send in the body.
+
+    ``fields`` are the names the class takes itself (left alone here). Any other keyword is an
+    error: a near-miss of a field or a request field names the one meant (``temprature`` ->
+    "did you mean 'temperature'?"), as pydantic would otherwise drop it silently or send it
+    as is; anything else says where server-specific fields go (``extra_home``).
+    """
+    body: dict[str, Any] = {}
+    unknown: list[str] = []
+    for name, value in given.items():
+        if name in fields:
+            continue
+        if name in WIRE_FIELDS:
+            body[name] = value
+        else:
+            unknown.append(name)
+    if unknown:
+        described = []
+        for name in unknown:
+            # The class's own names first: request_timeout means timeout, not request_id.
+            close = difflib.get_close_matches(name, sorted(fields), n=1) or (
+                difflib.get_close_matches(name, sorted(WIRE_FIELDS), n=1)
+            )
+            described.append(f"{name} (did you mean {close[0]!r}?)" if close else name)
+        raise ConfigurationError(
+            f"{owner} got unknown keyword argument(s): {', '.join(described)}. A request field "
+            f"the server takes that is not listed here goes in {extra_home}."
+        )
+    return body
+
+
+def raise_configuration_error(exc: ValidationError) -> None:
+    """Raise the ``ConfigurationError`` a pydantic validator raised, if ``exc`` wraps one: a
+    model class checks its settings in validators, and a missing key or a bad setting should
+    be the same error class whichever model class found it (pydantic wraps a ``ValueError``
+    in its own ``ValidationError``). Returns if there is none."""
+    for error in exc.errors():
+        found = (error.get("ctx") or {}).get("error")
+        if isinstance(found, ConfigurationError):
+            # Raised afresh: the validator frames it passed through hold the input values.
+            raise found.with_traceback(None) from None
+
+
+class ClientCache(Generic[_C, _A]):
+    """A model object's sync and async core clients, each built on first use and rebuilt
+    only when its key (what it is built from: :func:`settings_key` and whatever else the
+    owner adds) changed since: a field assigned after the first call, ``model_copy(update=
+    ...)``, a changed environment variable. Rebuilding is cheap: equal settings share pools."""
+
+    __slots__ = ("_async", "_sync")
+
+    def __init__(self) -> None:
+        self._sync: tuple[Any, _C] | None = None
+        self._async: tuple[Any, _A] | None = None
+
+    def sync(self, key: Any, build: Callable[[], _C]) -> _C:
+        cached = self._sync
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        client = build()
+        self._sync = (key, client)
+        return client
+
+    def async_(self, key: Any, build: Callable[[], _A]) -> _A:
+        cached = self._async
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        client = build()
+        self._async = (key, client)
+        return client
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache[_C, _A]:
+        return ClientCache()  # a copied model object builds clients of its own
+
+    def __copy__(self) -> ClientCache[_C, _A]:
+        return ClientCache()
