@@ -15,27 +15,53 @@ As a process (the benchmark runs it so): ``python -m tests.support.fake_runapi -
 --stream-shape native`` prints its base URL on the first stdout line and serves until killed.
 
 It is one asyncio server in a background thread (its own event loop), HTTP/1.1 with keep-alive,
-streams chunked (or close-delimited with ``framing="close"``). Answers come from
-``scripted_glm`` (deterministic; echo the last user text). Any non-empty ``Authorization:
-Bearer`` key is accepted except ``bad-key``; faults are applied before the key is checked.
+streams chunked (or close-delimited with ``framing="close"``). What the model says comes from
+``scripted_glm`` (deterministic; it refuses what GLM refuses, calls a tool only when asked, and
+otherwise echoes the last user text). Any non-empty ``Authorization: Bearer`` key is accepted
+except ``bad-key``; faults are applied before the key is checked.
+
+Refusals, as Z.ai sends them (HTTP 400, ``{"error": {"code": "<code>", "message": ...}}``):
+1214 bad ``messages``; 1211 unknown model (a name containing ``does-not-exist``); 1210 a forced
+``tool_choice`` or ``response_format`` ``json_schema`` on a GLM model; 1261 a prompt over the
+model's context window. See ``scripted_glm`` for these and for when a tool is called.
 
 Per-request faults without the shared queue: the header ``X-Fake-Fault`` holds one fault as
 ``kind[=value][;key=value]...``, where ``value`` is the kind's main argument:
 
-====================  ===============================================================
-``status=429;retry_after=1``   HTTP 429 (any status; ``body=...`` replaces the JSON body)
-``html=502``                   an HTML gateway page with that status
-``not_json``                   200 whose body is not JSON
-``cut_stream=3``               close the connection after 3 events (``clean=1``: end the
-                               HTTP body properly, but without a finish chunk or [DONE])
-``stall=5;after=2``            stop for 5 s after 2 events (non-stream: after the headers)
-``malformed_event=2``          after 2 events, one event that is not JSON
-``error_event=2;code=1305``    after 2 events, an error payload (``message=``, ``event=error``)
-``delay=2``                    wait 2 s before answering
-``huge=20000``                 a 20,000-chunk answer (also ``X-Fake-Chunks: 20000``)
-``reset``                      reset the connection before any response
-====================  ===============================================================
+===============================  ==============================================================
+``status=429;retry_after=1``     HTTP 429 (any status; ``body=...`` replaces the JSON body)
+``glm_error=429;code=1113``      a Z.ai error body ``{"error":{"code","message"}}`` with that
+                                 status (``message=``, ``retry_after=``; ``request_id=1`` adds a
+                                 top-level ``request_id``, as Z.ai sometimes does)
+``no_balance``                   HTTP 429, 1113 "Insufficient balance or no resource package..."
+``usage_cap``                    HTTP 429, 1308 "Usage limit reached for 5 hour. Your limit will
+                                 reset at 2026-03-15 18:30:00"
+``overloaded``                   HTTP 429, 1305 "The service may be temporarily overloaded..."
+``unsafe``                       HTTP 400, 1301 (unsafe or sensitive content)
+``error_200``                    HTTP 200 whose JSON body is a 1305 error, even answering a
+                                 stream request (``code=``, ``message=`` for another)
+``html=502``                     an HTML gateway page with that status
+``not_json``                     200 whose body is not JSON
+``redirect=301``                 301/302/307/308 with ``Location`` (default: the same URL over
+                                 https, as an http->https redirect; ``location=...``)
+``sse_as_json``                  a stream served with ``Content-Type: application/json`` (SSE
+                                 frames in the body all the same)
+``cut_stream=3``                 close the connection after 3 events (``clean=1``: end the HTTP
+                                 body properly, but without a finish chunk or [DONE];
+                                 ``mid_frame=1``: first send half of the 4th frame, so the body
+                                 ends inside a JSON object)
+``stall=5;after=2``              stop for 5 s after 2 events (non-stream: after the headers)
+``malformed_event=2``            after 2 events, one event that is not JSON
+``error_event=2;code=1305``      after 2 events, an error payload ``data: {"error": ...}``
+                                 (``message=``; ``event=error`` sends it as ``event: error``);
+                                 ``error_event=0`` (or just ``error_event``): the FIRST event
+``delay=2``                      wait 2 s before answering
+``huge=20000``                   a 20,000-chunk answer (also ``X-Fake-Chunks: 20000``)
+``reset``                        reset the connection before any response
+===============================  ==============================================================
 
+Each has a class method on :class:`Fault` of the same name (``Fault.no_balance()``,
+``Fault.error_event(0, event="error")``, ``Fault.cut_stream(3, mid_frame=True)``...).
 ``;times=N`` applies a header fault to the first N requests with the same header and body only,
 so a call can fail N times and then succeed on its retry, independently of other calls.
 ``X-Fake-Stream-Shape: native|normalised`` picks the stream shape per request.
@@ -63,7 +89,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.scripted_glm import Answer, answer, split_words
+from tests.support.scripted_glm import Answer, Refusal, answer, refusal, split_words
 
 __all__ = ["FakeRunAPI", "Fault", "parse_fault_header"]
 
@@ -76,7 +102,7 @@ INVALID_KEY_BODY = {
         "code": "invalid_api_key",
     }
 }
-_DEFAULT_ERROR_BODIES = {
+_DEFAULT_ERROR_BODIES: dict[int, Any] = {
     408: {"error": {"message": "Request timeout", "type": "timeout"}},
     429: {"error": {"code": "rate_limited", "message": "Too many requests"}},
     500: {"error": {"message": "Internal server error", "type": "server_error"}},
@@ -84,8 +110,15 @@ _DEFAULT_ERROR_BODIES = {
 }
 _REASONS = {
     200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
     400: "Bad Request",
     401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
     404: "Not Found",
     408: "Request Timeout",
     429: "Too Many Requests",
@@ -93,6 +126,30 @@ _REASONS = {
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
+}
+
+
+# Z.ai's own messages for the codes its errors carry (the wire samples' README).
+OVERLOADED = "The service may be temporarily overloaded, please try again later"
+_GLM_ERRORS: dict[str, tuple[int, str, str]] = {  # preset -> (HTTP status, code, message)
+    "no_balance": (
+        429,
+        "1113",
+        "Insufficient balance or no resource package. Please recharge.",
+    ),
+    "usage_cap": (
+        429,
+        "1308",
+        "Usage limit reached for 5 hour. Your limit will reset at 2026-03-15 18:30:00",
+    ),
+    "overloaded": (429, "1305", OVERLOADED),
+    "unsafe": (
+        400,
+        "1301",
+        "系统检测到输入或生成内容可能包含不安全或敏感内容，请您避免输入易产生敏感内容的提示语，"
+        "感谢您的配合。",
+    ),
+    "error_200": (200, "1305", OVERLOADED),
 }
 
 
@@ -111,6 +168,10 @@ class Fault:
     event: str | None = None
     clean: bool = False
     times: int | None = None
+    mid_frame: bool = False
+    location: str | None = None
+    request_id: bool = False
+    """A ``glm_error`` body also carries the response's id as a top-level ``request_id``."""
 
     @classmethod
     def none(cls) -> Fault:
@@ -124,6 +185,55 @@ class Fault:
         return cls("status", status_code=status, retry_after=retry_after, body=body)
 
     @classmethod
+    def glm_error(
+        cls,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        retry_after: str | None = None,
+        request_id: bool = False,
+    ) -> Fault:
+        """Z.ai's error envelope ``{"error": {"code", "message"}}`` with ``status``."""
+        return cls(
+            "glm_error",
+            status_code=status,
+            retry_after=retry_after,
+            payload={"error": {"code": code, "message": message}},
+            request_id=request_id,
+        )
+
+    @classmethod
+    def _preset(cls, name: str, retry_after: str | None, request_id: bool) -> Fault:
+        status, code, message = _GLM_ERRORS[name]
+        return cls.glm_error(status, code, message, retry_after=retry_after, request_id=request_id)
+
+    @classmethod
+    def no_balance(cls, *, retry_after: str | None = None, request_id: bool = False) -> Fault:
+        """HTTP 429, 1113: no balance left (not worth retrying, though the status says 429)."""
+        return cls._preset("no_balance", retry_after, request_id)
+
+    @classmethod
+    def usage_cap(cls, *, retry_after: str | None = None, request_id: bool = False) -> Fault:
+        """HTTP 429, 1308: the plan's 5-hour cap, with the reset time in the message."""
+        return cls._preset("usage_cap", retry_after, request_id)
+
+    @classmethod
+    def overloaded(cls, *, retry_after: str | None = None, request_id: bool = False) -> Fault:
+        """HTTP 429, 1305: Z.ai overloaded."""
+        return cls._preset("overloaded", retry_after, request_id)
+
+    @classmethod
+    def unsafe(cls, *, request_id: bool = False) -> Fault:
+        """HTTP 400, 1301: the content filter refused the input or the output."""
+        return cls._preset("unsafe", None, request_id)
+
+    @classmethod
+    def error_200(cls, code: str = "1305", message: str = OVERLOADED) -> Fault:
+        """HTTP 200 with an error body (seen answering a stream request, as JSON, not SSE)."""
+        return cls.glm_error(200, code, message)
+
+    @classmethod
     def html(cls, status: int = 502) -> Fault:
         return cls("html", status_code=status)
 
@@ -132,8 +242,20 @@ class Fault:
         return cls("not_json")
 
     @classmethod
-    def cut_stream(cls, after: int, *, clean: bool = False) -> Fault:
-        return cls("cut_stream", after=after, clean=clean)
+    def redirect(cls, status: int = 307, location: str | None = None) -> Fault:
+        """A redirect; ``location`` None: the request's URL over https (http->https)."""
+        if status not in (301, 302, 303, 307, 308):
+            raise ValueError(f"a redirect is 301, 302, 303, 307 or 308, not {status}")
+        return cls("redirect", status_code=status, location=location)
+
+    @classmethod
+    def sse_as_json(cls) -> Fault:
+        """A stream labelled ``Content-Type: application/json``, with SSE frames in the body."""
+        return cls("sse_as_json")
+
+    @classmethod
+    def cut_stream(cls, after: int, *, clean: bool = False, mid_frame: bool = False) -> Fault:
+        return cls("cut_stream", after=after, clean=clean, mid_frame=mid_frame)
 
     @classmethod
     def stall(cls, seconds: float, after: int = 0) -> Fault:
@@ -144,10 +266,10 @@ class Fault:
         return cls("malformed_event", after=after)
 
     @classmethod
-    def error_event(cls, after: int, payload: Any = None, *, event: str | None = None) -> Fault:
-        payload = payload or {
-            "error": {"code": "1305", "message": "The service may be temporarily overloaded"}
-        }
+    def error_event(cls, after: int = 0, payload: Any = None, *, event: str | None = None) -> Fault:
+        """An error inside the stream after ``after`` events (0: as the first event), as
+        ``data: {"error": ...}`` or, with ``event="error"``, as ``event: error``."""
+        payload = payload or {"error": {"code": "1305", "message": OVERLOADED}}
         return cls("error_event", after=after, payload=payload, event=event)
 
     @classmethod
@@ -165,7 +287,9 @@ class Fault:
 
 _MAIN_ARG = {
     "status": "status_code",
+    "glm_error": "status_code",
     "html": "status_code",
+    "redirect": "status_code",
     "cut_stream": "after",
     "stall": "seconds",
     "malformed_event": "after",
@@ -173,7 +297,7 @@ _MAIN_ARG = {
     "delay": "seconds",
     "huge": "n_chunks",
 }
-_FIELD_TYPES = {
+_FIELD_TYPES: dict[str, type] = {
     "status_code": int,
     "after": int,
     "n_chunks": int,
@@ -182,14 +306,24 @@ _FIELD_TYPES = {
     "retry_after": str,
     "body": str,
     "event": str,
+    "location": str,
 }
-
+_FLAGS = ("clean", "mid_frame", "request_id")
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "html": {"status_code": 502},
+    "huge": {"n_chunks": 20000},
+    "redirect": {"status_code": 307},
+}
 
 _KINDS = (
     "none",
     "status",
+    "glm_error",
+    *_GLM_ERRORS,
     "html",
     "not_json",
+    "redirect",
+    "sse_as_json",
     "cut_stream",
     "stall",
     "malformed_event",
@@ -207,27 +341,36 @@ def parse_fault_header(value: str) -> Fault:
     kind = kind.strip()
     if kind not in _KINDS:
         raise ValueError(f"unknown fault {kind!r} in X-Fake-Fault: {value!r}")
-    fields: dict[str, Any] = {"html": {"status_code": 502}, "huge": {"n_chunks": 20000}}.get(
-        kind, {}
-    )
-    if main:
+    fields: dict[str, Any] = dict(_DEFAULTS.get(kind, {}))
+    error = {"code": "1305", "message": OVERLOADED}
+    if kind in _GLM_ERRORS:  # a preset: a glm_error with its status, code and message
+        status, error["code"], error["message"] = _GLM_ERRORS[kind]
+        fields["status_code"] = status
+        if main:
+            error["code"] = main  # error_200=1234: that code
+        kind = "glm_error"
+    elif main:
+        if kind not in _MAIN_ARG:
+            raise ValueError(f"fault {kind!r} takes no value in X-Fake-Fault: {value!r}")
         fields[_MAIN_ARG[kind]] = main
-    error: dict[str, str] = {"code": "1305", "message": "The service may be temporarily overloaded"}
     for option in options:
         key, _, raw = option.partition("=")
         key, raw = key.strip(), raw.strip()
         if key in ("code", "message"):
             error[key] = raw
-        elif key == "clean":
-            fields["clean"] = raw.lower() in ("1", "true", "yes")
+        elif key in _FLAGS:
+            fields[key] = raw.lower() in ("1", "true", "yes")
         elif key in _FIELD_TYPES:
             fields[key] = raw
         else:
             raise ValueError(f"unknown option {key!r} in X-Fake-Fault: {value!r}")
     typed = {k: (_FIELD_TYPES[k](v) if k in _FIELD_TYPES else v) for k, v in fields.items()}
-    if kind == "error_event":
+    if kind in ("error_event", "glm_error"):
         typed["payload"] = {"error": error}
-    return Fault(kind, **typed)
+    fault = Fault(kind, **typed)
+    if kind == "redirect":
+        Fault.redirect(fault.status_code)  # the same check as the class method
+    return fault
 
 
 class _Gone(Exception):
@@ -241,6 +384,8 @@ class _Request:
     headers: dict[str, str]
     raw_body: bytes
     body: Any = field(default=None)
+    target: str = ""
+    """The request target as sent (with any query string)."""
 
 
 # Placeholders for the two per-response values of a rendered answer (the id and ``created``):
@@ -253,13 +398,15 @@ _CREATED_MARK = f'"created":{_CREATED}'
 class _Answers:
     """Rendered chat answers, memoised (LRU): an answer depends only on the request body, the
     stream shape and the chunk count, so it is rendered (``scripted_glm`` and JSON) once, with
-    placeholders for the id and ``created``, and every response fills in its own."""
+    placeholders for the id and ``created``, and every response fills in its own. The refusal a
+    body gets (or None) is memoised the same way."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._cache: collections.OrderedDict[tuple[bytes, str | None], tuple[str, ...]] = (
             collections.OrderedDict()
         )
+        self._refusals: collections.OrderedDict[bytes, Refusal | None] = collections.OrderedDict()
 
     def get(
         self, raw_body: bytes, body: dict[str, Any], stream_shape: str | None, n_chunks: int
@@ -278,6 +425,17 @@ class _Answers:
         else:
             self._cache.move_to_end(key)
         return rendered
+
+    def refusal(self, raw_body: bytes, body: Any) -> Refusal | None:
+        """What GLM answers with a 400 instead (``scripted_glm.refusal``), or None."""
+        if raw_body in self._refusals:
+            self._refusals.move_to_end(raw_body)
+            return self._refusals[raw_body]
+        found = refusal(body)
+        self._refusals[raw_body] = found
+        if len(self._refusals) > self.size:
+            self._refusals.popitem(last=False)
+        return found
 
 
 def _fill(rendered: str, request_id: str, created: str) -> str:
@@ -445,7 +603,7 @@ class FakeRunAPI:
             raw = b"".join(parts)
         else:
             raw = await reader.readexactly(int(headers.get("content-length", "0")))
-        request = _Request(method, target.split("?", 1)[0], headers, raw)
+        request = _Request(method, target.split("?", 1)[0], headers, raw, target=target)
         with contextlib.suppress(ValueError):
             request.body = json.loads(raw) if raw else None
         self.requests.append(
@@ -471,8 +629,12 @@ class FakeRunAPI:
         return self._default
 
     def _request_id(self) -> str:
+        """Z.ai's shape: the time in UTC+8 (Beijing), 14 digits, then 16 hex digits."""
         n = next(self._counter)
-        return time.strftime("%Y%m%d%H%M%S") + hashlib.md5(str(n).encode()).hexdigest()[:16]
+        beijing = time.gmtime(time.time() + 8 * 3600)
+        return (
+            time.strftime("%Y%m%d%H%M%S", beijing) + hashlib.md5(str(n).encode()).hexdigest()[:16]
+        )
 
     @staticmethod
     def _head(status: int, headers: dict[str, str]) -> bytes:
@@ -540,14 +702,37 @@ class FakeRunAPI:
             return await self._send(
                 writer, fault.status_code, body, extra=extra, keep_alive=keep_alive
             )
-        if fault.kind == "html":
+        if fault.kind == "glm_error":
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            request_id = self._request_id()
+            payload = fault.payload
+            if fault.request_id:
+                payload = {**payload, "request_id": request_id}
+            return await self._send(
+                writer,
+                fault.status_code,
+                payload,
+                extra=extra,
+                request_id=request_id,
+                keep_alive=keep_alive,
+            )
+        if fault.kind in ("html", "redirect"):
             title = f"{fault.status_code} {_REASONS.get(fault.status_code, 'Error')}"
             page = (
                 f"<!doctype html><html><head><title>{title}</title></head>"
                 f"<body><h1>{title}</h1><hr>nginx</body></html>"
             )
+            extra = {}
+            if fault.kind == "redirect":
+                host = request.headers.get("host", f"{self.host}:{self.port}")
+                extra["Location"] = fault.location or f"https://{host}{request.target}"
             return await self._send(
-                writer, fault.status_code, page, content_type="text/html", keep_alive=keep_alive
+                writer,
+                fault.status_code,
+                page,
+                content_type="text/html",
+                extra=extra,
+                keep_alive=keep_alive,
             )
         if fault.kind == "not_json":
             return await self._send(
@@ -564,12 +749,12 @@ class FakeRunAPI:
             return await self._send(writer, 401, INVALID_KEY_BODY, keep_alive=keep_alive)
         path, body = request.path, request.body
         if request.method == "GET" and path == "/v1/models":
-            data = [
+            models = [
                 {"id": m, "object": "model", "created": 1759305357, "owned_by": "zhipu"}
                 for m in MODELS
             ]
             return await self._send(
-                writer, 200, {"object": "list", "data": data}, keep_alive=keep_alive
+                writer, 200, {"object": "list", "data": models}, keep_alive=keep_alive
             )
         if request.method == "POST" and path == "/v1/embeddings" and isinstance(body, dict):
             return await self._send(writer, 200, _embeddings(body), keep_alive=keep_alive)
@@ -580,25 +765,10 @@ class FakeRunAPI:
                 {"error": {"message": f"No route {request.method} {path}", "type": "not_found"}},
                 keep_alive=keep_alive,
             )
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("messages"), list)
-            or not body["messages"]
-        ):
-            return await self._send(
-                writer,
-                400,
-                {"error": {"code": "1214", "message": "messages 参数非法"}},
-                keep_alive=keep_alive,
-            )
-        model = str(body.get("model") or "")
-        if not model or "does-not-exist" in model:
-            return await self._send(
-                writer,
-                404,
-                {"error": {"code": "1211", "message": "模型不存在，请检查模型代码。"}},
-                keep_alive=keep_alive,
-            )
+        refused = self._answers.refusal(request.raw_body, body)
+        if refused is not None:
+            return await self._send(writer, refused.status, refused.body(), keep_alive=keep_alive)
+        assert isinstance(body, dict)  # a body that is not is refused (1214)
         request_id = self._request_id()
         created = f'"created":{int(time.time())}'
         n_chunks = fault.n_chunks if fault.kind == "huge" else 0
@@ -644,8 +814,13 @@ class FakeRunAPI:
         keep_alive: bool,
     ) -> bool:
         chunked = self.framing == "chunked" and request.headers.get("x-fake-framing") != "close"
+        content_type = (
+            "application/json"
+            if fault.kind == "sse_as_json"
+            else "text/event-stream; charset=utf-8"
+        )
         headers = {
-            "Content-Type": "text/event-stream; charset=utf-8",
+            "Content-Type": content_type,
             "Cache-Control": "no-cache",
             "x-request-id": request_id,
         }
@@ -657,11 +832,13 @@ class FakeRunAPI:
             headers["Connection"] = "close"
         writer.write(self._head(200, headers))
 
-        def emit(payload: str) -> None:
-            data = f"data: {payload}\n\n".encode()
+        def write(data: bytes) -> None:
             writer.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
 
-        for count, event in enumerate(events):
+        def frame(payload: str) -> bytes:
+            return f"data: {payload}\n\n".encode()
+
+        for count, item in enumerate(events):
             if writer.transport.is_closing():
                 raise _Gone
             if count == fault.after and fault.kind in (
@@ -672,26 +849,31 @@ class FakeRunAPI:
             ):
                 await writer.drain()
                 if fault.kind == "cut_stream":
+                    if fault.mid_frame:  # half a frame: the body ends inside a JSON object
+                        data = frame(_fill(item, request_id, created))
+                        write(data[: len(data) // 2])
+                        await writer.drain()
                     if not fault.clean:
                         raise _Gone  # connection dropped mid-body: incomplete chunked read
                     break
                 if fault.kind == "stall":
                     await self._sleep(reader, writer, fault.seconds)
                 elif fault.kind == "malformed_event":
-                    emit(
-                        '{"id": "'
-                        + request_id
-                        + '", "choices": [{"index": 0, "delta": {"content": "br'
+                    write(
+                        frame(
+                            '{"id": "'
+                            + request_id
+                            + '", "choices": [{"index": 0, "delta": {"content": "br'
+                        )
                     )
                 else:
                     payload = json.dumps(fault.payload, ensure_ascii=False, separators=_COMPACT)
                     if fault.event:
-                        data = f"event: {fault.event}\ndata: {payload}\n\n".encode()
-                        writer.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+                        write(f"event: {fault.event}\ndata: {payload}\n\n".encode())
                     else:
-                        emit(payload)
+                        write(frame(payload))
                     break
-            emit(_fill(event, request_id, created))
+            write(frame(_fill(item, request_id, created)))
             if count % 64 == 63:
                 await writer.drain()
         if chunked:
@@ -819,7 +1001,7 @@ def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
         if isinstance(inputs, list) and inputs and not isinstance(inputs[0], int)
         else [inputs]
     )
-    dims = body.get("dimensions") if isinstance(body.get("dimensions"), int) else 1024
+    dims: int = body["dimensions"] if isinstance(body.get("dimensions"), int) else 1024
     data, tokens = [], 0
     for index, item in enumerate(items):
         text = json.dumps(item, ensure_ascii=False, separators=_COMPACT)
