@@ -1,10 +1,10 @@
-"""A fake RunAPI server on 127.0.0.1 that speaks GLM-4.6's wire format and injects faults.
+"""A fake RunAPI server on 127.0.0.1 that speaks GLM's wire formats and injects faults.
 
 In tests::
 
     from tests.support.fake_runapi import FakeRunAPI, Fault
 
-    with FakeRunAPI(stream_shape="native") as server:  # or "normalised"
+    with FakeRunAPI(stream_shape="native") as server:  # or any dialect below
         client = RunAPIClient(base_url=server.base_url, api_key="k")
         server.enqueue(Fault.status(429, retry_after="1"))  # consumed FIFO by the next requests
         ...
@@ -24,6 +24,41 @@ Refusals, as Z.ai sends them (HTTP 400, ``{"error": {"code": "<code>", "message"
 1214 bad ``messages``; 1211 unknown model (a name containing ``does-not-exist``); 1210 a forced
 ``tool_choice`` or ``response_format`` ``json_schema`` on a GLM model; 1261 a prompt over the
 model's context window. See ``scripted_glm`` for these and for when a tool is called.
+
+Dialects (the wire shapes of "What real recordings show" in the wire samples' README), picked
+per server (``stream_shape=``) or per request (header ``X-Fake-Dialect``, or its older name
+``X-Fake-Stream-Shape``); each shapes streams and JSON answers alike:
+
+================  =================================================================================
+``native``        GLM-native stream (the default): no ``object``, ``role`` in every text and
+                  reasoning delta, all tool calls in one delta without ``role``, no
+                  ``finish_reason`` key on middle chunks, usage on the finish chunk when
+                  ``include_usage`` is asked. JSON: ``object``, top-level ``request_id``.
+``normalised``    a gateway's normalised stream: ``object`` on every chunk, the finish chunk, then
+                  usage in a separate ``choices: []`` chunk; a tool call split in two deltas.
+``glm-2025-09``   Z.ai until 2025-09: no ``object`` (JSON neither); a ``"\\n"`` content (and
+                  reasoning) delta first; one delta per tool call (index 0, 1), each also carrying
+                  ``finish_reason: "tool_calls"``, and a last chunk repeating it with the usage;
+                  usage always, never ``reasoning_tokens``; a JSON answer holding only tool calls
+                  has no ``content`` key.
+``glm-2026``      Z.ai from 2026: ``object`` on every chunk and JSON answer; the first delta is
+                  ``{"content": "", "reasoning_content": "\\n"}``, every reasoning delta carries
+                  ``"content": ""`` and the first text delta ``"reasoning_content": ""``; one
+                  delta per tool call; usage always, on the finish chunk, with
+                  ``completion_tokens_details.reasoning_tokens``; no ``content`` key beside only
+                  tool calls.
+``gateway``       a gateway in front of GLM: ``reasoning`` instead of ``reasoning_content``,
+                  ``: PROCESSING`` comment lines before and between events, blank lines before a
+                  JSON body, ``cost`` (USD) inside ``usage``, usage always (separate chunk), no
+                  leading newline, a tool call as a header delta and an arguments delta, and the
+                  model as ``z-ai/glm-4.6-20251001`` (provider prefix, dated snapshot).
+================  =================================================================================
+
+In every dialect the response id is 14 digits of UTC+8 time and 16 hex digits, the same on every
+chunk and in ``x-request-id``. Tool-call ids are ``call_-<signed int64>`` in JSON answers; in
+streams ``call_`` + 24 hex, except in ``native`` and ``normalised`` (kept as they were, so what
+was recorded with them keeps its meaning). ``X-Fake-Tool-Index: -1`` gives the first tool call
+``"index": -1`` (seen once in a real recording).
 
 Per-request faults without the shared queue: the header ``X-Fake-Fault`` holds one fault as
 ``kind[=value][;key=value]...``, where ``value`` is the kind's main argument:
@@ -64,7 +99,6 @@ Each has a class method on :class:`Fault` of the same name (``Fault.no_balance()
 ``Fault.error_event(0, event="error")``, ``Fault.cut_stream(3, mid_frame=True)``...).
 ``;times=N`` applies a header fault to the first N requests with the same header and body only,
 so a call can fail N times and then succeed on its retry, independently of other calls.
-``X-Fake-Stream-Shape: native|normalised`` picks the stream shape per request.
 """
 
 from __future__ import annotations
@@ -89,7 +123,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.scripted_glm import Answer, Refusal, answer, refusal, split_words
+from tests.support.scripted_glm import Answer, Refusal, answer, base_model, refusal, split_words
 
 __all__ = ["FakeRunAPI", "Fault", "parse_fault_header"]
 
@@ -395,30 +429,40 @@ _CREATED = secrets.randbelow(9 * 10**9) + 10**9  # ten digits, like a timestamp
 _CREATED_MARK = f'"created":{_CREATED}'
 
 
+_Key = tuple[bytes, str | None, str | None, int | None]
+
+
 class _Answers:
     """Rendered chat answers, memoised (LRU): an answer depends only on the request body, the
-    stream shape and the chunk count, so it is rendered (``scripted_glm`` and JSON) once, with
-    placeholders for the id and ``created``, and every response fills in its own. The refusal a
-    body gets (or None) is memoised the same way."""
+    dialect, the first tool call's index and the chunk count, so it is rendered
+    (``scripted_glm`` and JSON) once, with placeholders for the id and ``created``, and every
+    response fills in its own. The refusal a body gets (or None) is memoised the same way."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._cache: collections.OrderedDict[tuple[bytes, str | None], tuple[str, ...]] = (
-            collections.OrderedDict()
-        )
+        self._cache: collections.OrderedDict[_Key, tuple[str, ...]] = collections.OrderedDict()
         self._refusals: collections.OrderedDict[bytes, Refusal | None] = collections.OrderedDict()
 
     def get(
-        self, raw_body: bytes, body: dict[str, Any], stream_shape: str | None, n_chunks: int
+        self,
+        raw_body: bytes,
+        body: dict[str, Any],
+        stream_shape: str | None,
+        n_chunks: int,
+        *,
+        dialect: str | None = None,
+        tool_index: int | None = None,
     ) -> Iterable[str]:
-        """The response body (non-streamed, ``stream_shape`` None) or the ``data:`` payloads of
-        the stream, with the placeholders in."""
+        """The response body (non-streamed: ``stream_shape`` None, in ``dialect``, default
+        native) or the stream's items in the dialect ``stream_shape``: ``data:`` payloads, and
+        SSE comment lines (which start with ``:``; the gateway dialect's only), with the
+        placeholders in. ``tool_index``: the first tool call's ``index`` (-1 as once seen)."""
         if n_chunks:  # a huge answer is a one-off, streamed as it is rendered, not cached
-            return _render(body, stream_shape, n_chunks)
-        key = (raw_body, stream_shape)
+            return _render(body, stream_shape, n_chunks, dialect, tool_index)
+        key = (raw_body, stream_shape, dialect, tool_index)
         rendered = self._cache.get(key)
         if rendered is None:
-            rendered = tuple(_render(body, stream_shape, n_chunks))
+            rendered = tuple(_render(body, stream_shape, n_chunks, dialect, tool_index))
             self._cache[key] = rendered
             if len(self._cache) > self.size:
                 self._cache.popitem(last=False)
@@ -442,8 +486,15 @@ def _fill(rendered: str, request_id: str, created: str) -> str:
     return rendered.replace(_ID_MARK, request_id).replace(_CREATED_MARK, created)
 
 
+def _check_dialect(name: str) -> str:
+    if name not in DIALECTS:
+        raise ValueError(f"the dialect (stream_shape) is one of {sorted(DIALECTS)}, not {name!r}")
+    return name
+
+
 class FakeRunAPI:
-    """The server; a context manager that starts and stops it."""
+    """The server; a context manager that starts and stops it. ``stream_shape`` is the default
+    dialect (the name is older than the dialects that are not stream shapes only)."""
 
     def __init__(
         self,
@@ -453,9 +504,7 @@ class FakeRunAPI:
         port: int = 0,
         framing: str = "chunked",
     ) -> None:
-        if stream_shape not in ("native", "normalised"):
-            raise ValueError("stream_shape is 'native' or 'normalised'")
-        self.stream_shape = stream_shape
+        self.stream_shape = _check_dialect(stream_shape)
         self.framing = framing
         self.host, self.port = host, port
         self.requests: list[dict[str, Any]] = []
@@ -491,7 +540,7 @@ class FakeRunAPI:
         if fault is not None:
             self._default = fault
         if stream_shape is not None:
-            self.stream_shape = stream_shape
+            self.stream_shape = _check_dialect(stream_shape)
         if framing is not None:
             self.framing = framing
 
@@ -769,16 +818,36 @@ class FakeRunAPI:
         if refused is not None:
             return await self._send(writer, refused.status, refused.body(), keep_alive=keep_alive)
         assert isinstance(body, dict)  # a body that is not is refused (1214)
+        dialect = request.headers.get(
+            "x-fake-dialect", request.headers.get("x-fake-stream-shape", self.stream_shape)
+        )
+        index_header = request.headers.get("x-fake-tool-index", "")
+        problem = None
+        if dialect not in DIALECTS:
+            problem = f"X-Fake-Dialect is one of {sorted(DIALECTS)}, not {dialect!r}"
+        elif index_header and not re.fullmatch(r"-?\d+", index_header):
+            problem = f"X-Fake-Tool-Index is an integer, not {index_header!r}"
+        if problem:  # a test's mistake, not GLM's behaviour: the fake's own error type
+            return await self._send(
+                writer,
+                400,
+                {"error": {"message": problem, "type": "fake_server_error"}},
+                keep_alive=keep_alive,
+            )
+        tool_index = int(index_header) if index_header else None
         request_id = self._request_id()
         created = f'"created":{int(time.time())}'
         n_chunks = fault.n_chunks if fault.kind == "huge" else 0
         if body.get("stream"):
-            shape = request.headers.get("x-fake-stream-shape", self.stream_shape)
-            events = self._answers.get(request.raw_body, body, shape, n_chunks)
+            events = self._answers.get(
+                request.raw_body, body, dialect, n_chunks, tool_index=tool_index
+            )
             return await self._stream(
                 request, reader, writer, fault, events, request_id, created, keep_alive
             )
-        (rendered,) = self._answers.get(request.raw_body, body, None, n_chunks)
+        (rendered,) = self._answers.get(
+            request.raw_body, body, None, n_chunks, dialect=dialect, tool_index=tool_index
+        )
         data = _fill(rendered, request_id, created).encode()
         if fault.kind in ("stall", "cut_stream"):
             writer.write(
@@ -835,12 +904,17 @@ class FakeRunAPI:
         def write(data: bytes) -> None:
             writer.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
 
-        def frame(payload: str) -> bytes:
-            return f"data: {payload}\n\n".encode()
+        def frame(item: str) -> bytes:
+            # Items starting with ":" are SSE comment lines; the rest are data payloads.
+            return f"{item}\n\n".encode() if item.startswith(":") else f"data: {item}\n\n".encode()
 
-        for count, item in enumerate(events):
+        count = 0  # data events sent; comment lines do not count for the faults' "after"
+        for item in events:
             if writer.transport.is_closing():
                 raise _Gone
+            if item.startswith(":"):
+                write(frame(item))
+                continue
             if count == fault.after and fault.kind in (
                 "cut_stream",
                 "stall",
@@ -867,14 +941,15 @@ class FakeRunAPI:
                         )
                     )
                 else:
-                    payload = json.dumps(fault.payload, ensure_ascii=False, separators=_COMPACT)
+                    payload = _dump(fault.payload)
                     if fault.event:
                         write(f"event: {fault.event}\ndata: {payload}\n\n".encode())
                     else:
                         write(frame(payload))
                     break
             write(frame(_fill(item, request_id, created)))
-            if count % 64 == 63:
+            count += 1
+            if count % 64 == 0:
                 await writer.drain()
         if chunked:
             writer.write(b"0\r\n\r\n")
@@ -885,17 +960,191 @@ class FakeRunAPI:
 # -------------------------------------------------------------------------------- wire shapes
 
 
-def _render(body: dict[str, Any], stream_shape: str | None, n_chunks: int) -> Iterator[str]:
+@dataclass(frozen=True)
+class _Dialect:
+    """How one real source puts an answer on the wire (see the module docstring's table)."""
+
+    name: str
+    chunk_object: bool = False
+    """``"object": "chat.completion.chunk"`` on every chunk."""
+    json_object: bool = True
+    """``"object": "chat.completion"`` in a JSON answer."""
+    json_request_id: bool = True
+    """A top-level ``request_id`` (the id again) in a JSON answer."""
+    reasoning_key: str = "reasoning_content"
+    tool_deltas: str = "together"
+    """together: all calls in one delta; each: a delta per call; halves: a delta per half of
+    the call (arguments cut in the middle); header: a header delta, then the arguments."""
+    tool_delta_role: bool = False
+    tool_delta_finish: bool = False
+    """Every tool-call delta carries ``finish_reason: "tool_calls"`` (until 2025-09)."""
+    stream_call_ids: bool = False
+    """Tool-call ids in streams are ``call_`` + 24 hex (JSON answers keep ``call_-<int64>``)."""
+    usage_always: bool = False
+    """Usage comes whether or not ``stream_options.include_usage`` asks for it."""
+    usage_chunk: bool = False
+    """Usage in a separate ``choices: []`` chunk (else on the finish chunk)."""
+    reasoning_tokens: str = "if-any"
+    """``completion_tokens_details.reasoning_tokens``: if-any, always or never."""
+    reasoning_lead: str = "attached"
+    content_lead: str = "attached"
+    """The leading newline of the text: attached (to the first word), own (a delta of its own),
+    none (left out, in JSON answers too)."""
+    mixed_deltas: bool = False
+    """Reasoning deltas carry ``"content": ""``; the first text delta ``"reasoning_content":
+    ""``: the key present is not the text there is."""
+    bare_tool_answer: bool = False
+    """A JSON answer holding only tool calls has no ``content`` key."""
+    comments: bool = False
+    """``: PROCESSING`` SSE comment lines before and between events."""
+    json_blank_lines: bool = False
+    """Blank lines before a JSON body (a gateway keeping the connection busy)."""
+    cost: bool = False
+    """A ``cost`` in USD inside ``usage``."""
+    model_alias: bool = False
+    """The model as ``provider/name-YYYYMMDD``."""
+
+
+DIALECTS = {
+    d.name: d
+    for d in (
+        _Dialect("native", tool_deltas="together"),
+        _Dialect("normalised", chunk_object=True, tool_deltas="halves", usage_chunk=True),
+        _Dialect(
+            "glm-2025-09",
+            json_object=False,
+            tool_deltas="each",
+            tool_delta_finish=True,
+            stream_call_ids=True,
+            usage_always=True,
+            reasoning_tokens="never",
+            reasoning_lead="own",
+            content_lead="own",
+            bare_tool_answer=True,
+        ),
+        _Dialect(
+            "glm-2026",
+            chunk_object=True,
+            tool_deltas="each",
+            stream_call_ids=True,
+            usage_always=True,
+            reasoning_tokens="always",
+            reasoning_lead="own",
+            mixed_deltas=True,
+            bare_tool_answer=True,
+        ),
+        _Dialect(
+            "gateway",
+            chunk_object=True,
+            json_request_id=False,
+            reasoning_key="reasoning",
+            tool_deltas="header",
+            stream_call_ids=True,
+            usage_always=True,
+            usage_chunk=True,
+            reasoning_lead="none",
+            content_lead="none",
+            comments=True,
+            json_blank_lines=True,
+            cost=True,
+            model_alias=True,
+        ),
+    )
+}
+_COMMENT = ": PROCESSING"
+# Snapshot dates a gateway appends to the model name; other models get _DEFAULT_SNAPSHOT.
+_SNAPSHOTS = {
+    "glm-4.5": "20250728",
+    "glm-4.5-air": "20250728",
+    "glm-4.6": "20251001",
+    "glm-4.7": "20251222",
+    "glm-5": "20260211",
+    "glm-5-turbo": "20260315",
+    "glm-5.1": "20260407",
+    "gpt-4o-mini": "20240718",
+}
+_DEFAULT_SNAPSHOT = "20250101"
+# USD per 1M tokens (input, output, cache read), for the gateway's ``cost``: RunAPI's rates.
+_PRICES = {
+    "glm-4.5-air": (0.10, 0.55, 0.02),
+    "glm-4.6": (0.30, 1.10, 0.06),
+    "glm-4.7": (0.30, 1.10, 0.06),
+    "glm-5-turbo": (0.60, 2.00, 0.12),
+}
+_DEFAULT_PRICE = (0.30, 1.10, 0.06)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=_COMPACT)
+
+
+def _model_name(wire: _Dialect, model: str) -> str:
+    if not wire.model_alias or not model:
+        return model
+    base = base_model(model)
+    prefix = "z-ai/" if base.startswith("glm") else "openai/" if base.startswith("gpt") else ""
+    return f"{prefix}{base}-{_SNAPSHOTS.get(base, _DEFAULT_SNAPSHOT)}"
+
+
+def _lead(text: str, lead: str) -> str:
+    return text.lstrip("\n") if lead == "none" else text
+
+
+def _pieces(text: str, lead: str) -> list[str]:
+    """Stream pieces of ``text`` with its leading newline as the dialect sends it."""
+    if lead == "own" and text.startswith("\n"):
+        return ["\n", *split_words(text[1:])]
+    return split_words(_lead(text, lead))
+
+
+def _usage(wire: _Dialect, result: Answer, model: str) -> dict[str, Any]:
+    usage = result.usage()
+    if wire.reasoning_tokens != "if-any":
+        usage = {
+            "completion_tokens": result.completion_tokens,
+            "prompt_tokens": result.prompt_tokens,
+            "prompt_tokens_details": {"cached_tokens": result.cached_tokens},
+            "total_tokens": result.prompt_tokens + result.completion_tokens,
+        }
+        if wire.reasoning_tokens == "always":
+            usage["completion_tokens_details"] = {"reasoning_tokens": result.reasoning_tokens}
+    if wire.cost:
+        price_in, price_out, price_cached = _PRICES.get(base_model(model), _DEFAULT_PRICE)
+        uncached = result.prompt_tokens - result.cached_tokens
+        usd = uncached * price_in + result.cached_tokens * price_cached
+        usage["cost"] = round((usd + result.completion_tokens * price_out) / 1e6, 12)
+    return usage
+
+
+def _with_index(calls: list[dict[str, Any]], tool_index: int | None) -> list[dict[str, Any]]:
+    if tool_index is None or not calls:
+        return calls
+    return [{**calls[0], "index": tool_index}, *calls[1:]]
+
+
+def _stream_id(call_id: str) -> str:
+    return "call_" + hashlib.sha256(call_id.encode()).hexdigest()[:24]
+
+
+def _render(
+    body: dict[str, Any],
+    stream_shape: str | None,
+    n_chunks: int,
+    dialect: str | None = None,
+    tool_index: int | None = None,
+) -> Iterator[str]:
     """A chat answer on the wire with placeholders for the id and ``created`` (see _Answers)."""
     model = str(body.get("model") or "")
     result = answer(body)
     if n_chunks:
         _make_huge(result, n_chunks)
+    result.tool_calls = _with_index(result.tool_calls, tool_index)
     if stream_shape is None:
-        completion = _completion(model, result, _ID_MARK, _CREATED)
-        return iter([json.dumps(completion, ensure_ascii=False, separators=_COMPACT)])
+        wire = DIALECTS[dialect or "native"]
+        completion = _dump(_completion(wire, model, result, _ID_MARK, _CREATED))
+        return iter(["\n\n" + completion if wire.json_blank_lines else completion])
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    return _stream_events(stream_shape, model, result, _ID_MARK, _CREATED, include_usage)
+    return _stream_events(DIALECTS[stream_shape], model, result, _ID_MARK, _CREATED, include_usage)
 
 
 def _make_huge(result: Answer, n_chunks: int) -> None:
@@ -906,78 +1155,104 @@ def _make_huge(result: Answer, n_chunks: int) -> None:
     result.completion_tokens = max(n_chunks, have) + result.reasoning_tokens
 
 
-def _completion(model: str, result: Answer, request_id: str, created: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"content": result.content, "role": "assistant"}
+def _completion(
+    wire: _Dialect, model: str, result: Answer, request_id: str, created: int
+) -> dict[str, Any]:
+    message: dict[str, Any] = {}
+    content = _lead(result.content, wire.content_lead)
+    if content or not (wire.bare_tool_answer and result.tool_calls):
+        message["content"] = content
+    message["role"] = "assistant"
     if result.reasoning:
-        message["reasoning_content"] = result.reasoning
+        message[wire.reasoning_key] = _lead(result.reasoning, wire.reasoning_lead)
     if result.tool_calls:
         message["tool_calls"] = result.tool_calls
-    return {
+    completion: dict[str, Any] = {
         "choices": [{"finish_reason": result.finish_reason, "index": 0, "message": message}],
         "created": created,
         "id": request_id,
-        "model": model,
-        "object": "chat.completion",
-        "request_id": request_id,
-        "usage": result.usage(),
+        "model": _model_name(wire, model),
     }
+    if wire.json_object:
+        completion["object"] = "chat.completion"
+    if wire.json_request_id:
+        completion["request_id"] = request_id
+    completion["usage"] = _usage(wire, result, model)
+    return completion
+
+
+def _tool_deltas(wire: _Dialect, calls: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The ``delta`` objects that carry ``calls`` in ``wire``'s way."""
+    if not calls:
+        return
+    if wire.stream_call_ids:
+        calls = [{**call, "id": _stream_id(call["id"])} for call in calls]
+    if wire.tool_deltas == "together":
+        yield (
+            {"role": "assistant", "tool_calls": calls}
+            if wire.tool_delta_role
+            else {"tool_calls": calls}
+        )
+        return
+    for call in calls:
+        if wire.tool_deltas == "each":
+            yield {"tool_calls": [call]}
+            continue
+        args = call["function"]["arguments"]
+        cut = max(1, len(args) // 2) if wire.tool_deltas == "halves" else 0
+        header = {
+            "index": call["index"],
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": args[:cut]},
+        }
+        yield {"tool_calls": [header]}
+        if args[cut:]:
+            yield {"tool_calls": [{"index": call["index"], "function": {"arguments": args[cut:]}}]}
 
 
 def _stream_events(
-    shape: str, model: str, result: Answer, request_id: str, created: int, include_usage: bool
+    wire: _Dialect,
+    model: str,
+    result: Answer,
+    request_id: str,
+    created: int,
+    include_usage: bool,
 ) -> Iterator[str]:
-    """The ``data:`` payloads of a stream, in the native or the normalised shape, then [DONE]."""
-    normalised = shape == "normalised"
+    """The stream's items in ``wire``'s dialect (``data:`` payloads and, starting with ``:``,
+    comment lines), then [DONE]."""
     head: dict[str, Any] = {"id": request_id, "created": created}
-    if normalised:
+    if wire.chunk_object:
         head["object"] = "chat.completion.chunk"
-    head["model"] = model
+    head["model"] = _model_name(wire, model)
 
     def chunk(delta: dict[str, Any], **extra: Any) -> str:
         choice: dict[str, Any] = {"index": 0, **extra, "delta": delta}
-        return json.dumps({**head, "choices": [choice]}, ensure_ascii=False, separators=_COMPACT)
+        return _dump({**head, "choices": [choice]})
 
-    for piece in split_words(result.reasoning):
-        yield chunk({"role": "assistant", "reasoning_content": piece})
-    for piece in split_words(result.content):
-        yield chunk({"role": "assistant", "content": piece})
-    if result.tool_calls and not normalised:
-        yield chunk({"role": "assistant", "tool_calls": result.tool_calls})
-    for call in result.tool_calls if normalised else ():
-        args = call["function"]["arguments"]
-        cut = max(1, len(args) // 2)
-        yield chunk(
-            {
-                "tool_calls": [
-                    {
-                        "index": call["index"],
-                        "id": call["id"],
-                        "type": "function",
-                        "function": {"name": call["function"]["name"], "arguments": args[:cut]},
-                    }
-                ]
-            }
-        )
-        if args[cut:]:
-            yield chunk(
-                {"tool_calls": [{"index": call["index"], "function": {"arguments": args[cut:]}}]}
-            )
+    if wire.comments:
+        yield _COMMENT
+    thought = _pieces(result.reasoning, wire.reasoning_lead)
+    for piece in thought:
+        mixed = {"content": ""} if wire.mixed_deltas else {}
+        yield chunk({"role": "assistant", **mixed, wire.reasoning_key: piece})
+    if wire.comments and thought:
+        yield _COMMENT  # the gateway waits for the first word of the answer
+    for number, piece in enumerate(_pieces(result.content, wire.content_lead)):
+        mixed = {wire.reasoning_key: ""} if wire.mixed_deltas and number == 0 else {}
+        yield chunk({"role": "assistant", "content": piece, **mixed})
+    calls_finish = {"finish_reason": "tool_calls"} if wire.tool_delta_finish else {}
+    for delta in _tool_deltas(wire, result.tool_calls):
+        yield chunk(delta, **calls_finish)
     finish = {"finish_reason": result.finish_reason}
-    if normalised or not include_usage:
+    with_usage = include_usage or wire.usage_always
+    if wire.usage_chunk or not with_usage:
         yield chunk({"role": "assistant", "content": ""}, **finish)
-        if normalised and include_usage:
-            yield json.dumps(
-                {**head, "choices": [], "usage": result.usage()},
-                ensure_ascii=False,
-                separators=_COMPACT,
-            )
+        if with_usage:
+            yield _dump({**head, "choices": [], "usage": _usage(wire, result, model)})
     else:
         choice = {"index": 0, **finish, "delta": {"role": "assistant", "content": ""}}
-        yield json.dumps(
-            {**head, "choices": [choice], "usage": result.usage()},
-            ensure_ascii=False,
-            separators=_COMPACT,
-        )
+        yield _dump({**head, "choices": [choice], "usage": _usage(wire, result, model)})
     yield "[DONE]"
 
 
@@ -1025,7 +1300,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--stream-shape", choices=("native", "normalised"), default="native")
+    parser.add_argument("--stream-shape", "--dialect", choices=sorted(DIALECTS), default="native")
     parser.add_argument("--framing", choices=("chunked", "close"), default="chunked")
     args = parser.parse_args(argv)
     server = FakeRunAPI(args.stream_shape, host=args.host, port=args.port, framing=args.framing)

@@ -2,7 +2,7 @@
 
 Pure functions from a Chat Completions request body to a :class:`Refusal` (what GLM rejects
 with HTTP 400) or an :class:`Answer` (reasoning, content, tool calls, finish reason, token
-counts). The wire framing (JSON or SSE, native or normalised) lives in ``fake_runapi``.
+counts). The wire framing (JSON or SSE, in one of several dialects) lives in ``fake_runapi``.
 
 :func:`refusal` first, as Z.ai checks a request before the model sees it:
 
