@@ -273,17 +273,19 @@ def _adapt_tools(
         for key in ("tools", "tool_choice", "parallel_tool_calls"):
             out.pop(key, None)
         return False, None
-    # A forcing choice the model rejects: asked for in words.
+    # A forcing choice the model rejects: asked for in words, naming the tool when there is
+    # one ("required" with one tool is that tool, as with_structured_output's named choice).
     name = choice["function"]["name"] if isinstance(choice, dict) else None
     if name is not None:
         tools = out["tools"] = [t for t in tools if _tool_name(t) == name]
+    called = name if name is not None or len(tools) != 1 else _tool_name(tools[0])
     if "auto" in info.tool_choice:
         out["tool_choice"] = "auto"
     else:
         out.pop("tool_choice", None)
     messages = out.get("messages")
     if isinstance(messages, list):
-        out["messages"] = add_system_instruction(messages, tool_call_instruction(name))
+        out["messages"] = add_system_instruction(messages, tool_call_instruction(called))
     if not structured:
         narrowed = f", offering only `{name}`" if name else ""
         _warn(

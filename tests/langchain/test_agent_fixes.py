@@ -205,8 +205,9 @@ def test_create_agent_with_a_response_format_sends_the_instruction(fake: FakeRun
 @pytest.mark.parametrize(
     ("tool_choice", "instruction"),
     [
-        ("any", tool_call_instruction()),
-        ("required", tool_call_instruction()),
+        # With one tool bound, "any"/"required" can only mean that tool: the words name it.
+        ("any", tool_call_instruction("get_weather")),
+        ("required", tool_call_instruction("get_weather")),
         ("get_weather", tool_call_instruction("get_weather")),
         (True, tool_call_instruction("get_weather")),
     ],

@@ -105,7 +105,7 @@ def test_stream_structured_predict_sends_the_instruction_non_streaming_sends() -
         llm = RunAPILLM(api_key="k", base_url=fake.base_url)
         llm.structured_predict(Joke, PROMPT, topic="cats")
         expected = hint_of(fake.chat_requests[-1]["body"])
-        assert expected == f"{REQUIRED_HINT}."
+        assert expected == f"{REQUIRED_HINT}: call `Joke`."  # the one tool, named
 
         partials = list(llm.stream_structured_predict(Joke, PROMPT, topic="cats"))
         body = fake.chat_requests[-1]["body"]
@@ -124,13 +124,13 @@ async def test_astream_structured_predict_sends_the_instruction() -> None:
         llm = RunAPILLM(api_key="k", base_url=fake.base_url)
         gen = await llm.astream_structured_predict(Joke, PROMPT, topic="cats")
         partials = [p async for p in gen]
-        assert hint_of(fake.chat_requests[-1]["body"]) == f"{REQUIRED_HINT}."
+        assert hint_of(fake.chat_requests[-1]["body"]) == f"{REQUIRED_HINT}: call `Joke`."
         assert isinstance(partials[-1], Joke)
 
         structured = llm.as_structured_llm(Joke)
         agen = await structured.astream_chat([ChatMessage(role="user", content="joke")])
         [r async for r in agen]
-        assert hint_of(fake.chat_requests[-1]["body"]) == f"{REQUIRED_HINT}."
+        assert hint_of(fake.chat_requests[-1]["body"]) == f"{REQUIRED_HINT}: call `Joke`."
 
 
 def test_stream_structured_predict_asks_a_model_that_accepts_it_with_tool_choice() -> None:
