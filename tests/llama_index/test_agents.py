@@ -5,8 +5,9 @@ Recorded against the GLM emulator (tests/support/fake_runapi.py) with
 Tests with a ``[native]``/``[normalised]`` id ask the emulator for that stream shape, and check
 the cassette holds it; recorded live, both ids hold RunAPI's own shape.
 
-The emulator calls the first offered tool with schema-derived arguments (integers are 3) and
-answers a tool result with "The tool returned: <result>"; a plain prompt is echoed back.
+The emulator calls a tool only when asked to (here: "Use the multiply tool", or a system prompt
+saying so), with schema-derived arguments (integers from the text), answers a tool result with
+"The tool returned: <result>", and echoes a plain prompt back.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ async def test_function_agent_calls_a_tool_and_answers_from_it(shape: str, vcr: 
 @pytest.mark.vcr
 async def test_function_agent_without_streaming() -> None:
     agent = FunctionAgent(tools=[multiply], llm=llm(), streaming=False)
-    answer, tool_results, _ = await run_and_collect(agent, "Multiply 3 by 3.")
+    answer, tool_results, _ = await run_and_collect(agent, "Use the multiply tool: 3 by 3.")
     assert tool_results[0].tool_output.content == "9"
     assert "9" in answer
 
@@ -102,7 +103,7 @@ async def test_agent_workflow_picks_function_agent_and_answers() -> None:
     workflow = AgentWorkflow.from_tools_or_functions([multiply], llm=llm())
     (agent,) = workflow.agents.values()
     assert isinstance(agent, FunctionAgent)  # because metadata says the model calls tools
-    answer, tool_results, _ = await run_and_collect(workflow, "Multiply 3 by 3.")
+    answer, tool_results, _ = await run_and_collect(workflow, "Use the multiply tool: 3 by 3.")
     assert tool_results[0].tool_name == "multiply"
     assert "9" in answer
 

@@ -1,0 +1,23 @@
+"""The LangChain suite's collection: the json_schema re-runs of the standard integration tests
+keep their structured-output tests only (test_standard_integration.STRUCTURED_ONLY)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = [], []
+    for item in items:
+        cls = getattr(item, "cls", None)
+        if (
+            cls is not None
+            and cls.__name__.endswith("JsonSchema")
+            and "structured_output" not in item.name
+        ):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
