@@ -21,8 +21,10 @@ from langchain_runapi import ChatRunAPI
 from llama_index_runapi import RunAPILLM
 from runapi_client import (
     ConfigurationError,
+    ContextOverflowError,
     InsufficientCreditsError,
     NotFoundError,
+    RedirectError,
     UsageLimitError,
 )
 from runapi_client.policy import TOOL_CALL_INSTRUCTION
@@ -318,3 +320,60 @@ def test_a_gateways_prefixed_snapshot_and_its_cost_in_usage(adapter: str, fake: 
     else:
         cost, details = answer.additional_kwargs["cost"], answer.additional_kwargs["cost_details"]
     assert details["source"] == "server" and cost > 0
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_redirect_is_reported_not_followed(adapter: str, fake: FakeRunAPI) -> None:
+    llm = model(adapter, fake, default_headers={"X-Fake-Fault": "redirect=301"})
+    with pytest.raises(RedirectError) as info:
+        ask(adapter, llm)
+    assert info.value.location and info.value.location.startswith("https://")
+    assert len(fake.chat_requests) == 1
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_stream_labelled_json_is_read_as_a_stream(adapter: str, fake: FakeRunAPI) -> None:
+    llm = model(adapter, fake, default_headers={"X-Fake-Fault": "sse_as_json"})
+    chunks = ask(adapter, llm, stream=True)
+    text = "".join(c.text for c in chunks) if adapter == "langchain" else chunks[-1].message.content
+    assert "You said: hi" in text and len(fake.chat_requests) == 1
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_too_long_prompt_is_a_context_overflow(adapter: str, fake: FakeRunAPI) -> None:
+    llm = model(adapter, fake, model="glm-4.5-air")
+    long = "word " * 140_000
+    with pytest.raises(ContextOverflowError):
+        if adapter == "langchain":
+            llm.invoke(long)
+        else:
+            llm.complete(long)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_json_schema_goes_to_glm_as_json_object_with_the_schema_in_words(
+    adapter: str, fake: FakeRunAPI
+) -> None:
+    schema = {
+        "type": "json_schema",
+        "json_schema": {"name": "W", "schema": Weather.model_json_schema()},
+    }
+    with pytest.warns(UserWarning, match="does not accept response_format json_schema"):
+        if adapter == "langchain":
+            model(adapter, fake).invoke("Oslo?", response_format=schema)
+        else:
+            model(adapter, fake).chat(
+                [ChatMessage(role="user", content="Oslo?")], response_format=schema
+            )
+    body = last_body(fake)
+    assert body["response_format"] == {"type": "json_object"}
+    assert "JSON Schema" in body["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_reasoning_off_reaches_glm_as_thinking_disabled(adapter: str, fake: FakeRunAPI) -> None:
+    ask(adapter, model(adapter, fake, reasoning=False))
+    assert last_body(fake)["thinking"] == {"type": "disabled"}
+    with pytest.warns(UserWarning, match="no reasoning switch"):
+        ask(adapter, model(adapter, fake, model="gpt-4o-mini", reasoning=True))
+    assert "thinking" not in last_body(fake)
