@@ -8,7 +8,7 @@ the adapters share).
 """
 
 from . import errors, kit, policy
-from ._catalog import CATALOG, DEFAULT_MODEL_INFO, ModelInfo, get_model_info
+from ._catalog import CATALOG, DEFAULT_MODEL_INFO, PRICES, PRICES_AS_OF, ModelInfo, get_model_info
 from ._client import (
     AsyncChatStream,
     AsyncRunAPIClient,
@@ -29,12 +29,10 @@ from ._embeddings import (
 )
 from ._names import base_model, model_key
 from ._options import RequestOptions
+from ._price import Price
 from ._price_list import PriceList, parse_price_schedules
 from ._pricing import (
-    PRICES,
-    PRICES_AS_OF,
     Cost,
-    Price,
     cost_of,
     format_usd,
     get_price,

@@ -1,8 +1,12 @@
-"""Per-model facts the adapters need: limits, tool and JSON-mode support, reasoning, images.
+"""Per-model facts: limits, tool and JSON-mode support, reasoning, images, and price.
+
+One line per model: adding a model (its profile and its price) touches this file only.
 
 Sources: Z.ai's model documentation for the GLM family and the wire samples (GLM accepts
 ``tool_choice="auto"`` only and ``response_format`` ``json_object`` but not reliably
-``json_schema``). Unknown models get :data:`DEFAULT_MODEL_INFO`, a conservative profile.
+``json_schema``); prices from RunAPI's model pages (USD per 1M tokens, as collected in the
+project's wire samples on :data:`PRICES_AS_OF`). Unknown models get
+:data:`DEFAULT_MODEL_INFO`, a conservative profile.
 """
 
 from __future__ import annotations
@@ -10,8 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ._names import lookup, model_key
+from ._price import Price
 
-__all__ = ["CATALOG", "DEFAULT_MODEL_INFO", "ModelInfo", "get_model_info"]
+__all__ = ["CATALOG", "DEFAULT_MODEL_INFO", "PRICES", "PRICES_AS_OF", "ModelInfo", "get_model_info"]
+
+PRICES_AS_OF = "2026-11-29"
+"""When the built-in rates were copied from RunAPI's model pages (as collected in the project's
+wire samples); the pages themselves carry no date."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,9 @@ class ModelInfo:
     file_input: bool = False
     """PDF and other files as ``file`` content parts."""
     known: bool = True
+    price: Price | None = None
+    """RunAPI's published rates; None where RunAPI publishes none (the call reports no cost
+    unless a price is given: ``prices=``, ``set_price``, the live price list)."""
 
     @property
     def accepts_json_schema(self) -> bool:
@@ -49,7 +61,19 @@ class ModelInfo:
         return frozenset(parts)
 
 
-def _glm(name: str, context: int, output: int, *, image_input: bool = False) -> ModelInfo:
+def _rates(input: float, output: float, cache_read: float) -> Price:
+    # Cache writes are free on RunAPI's pages.
+    return Price(input, output, cache_read, 0.0, source="built-in", as_of=PRICES_AS_OF)
+
+
+def _glm(
+    name: str,
+    context: int,
+    output: int,
+    *,
+    image_input: bool = False,
+    price: tuple[float, float, float] | None = None,
+) -> ModelInfo:
     # GLM: thinks by default, tool_choice "auto" only, json_object but not json_schema.
     return ModelInfo(
         name,
@@ -61,6 +85,7 @@ def _glm(name: str, context: int, output: int, *, image_input: bool = False) -> 
         reasoning=True,
         reasoning_default=True,
         image_input=image_input,
+        price=_rates(*price) if price else None,
     )
 
 
@@ -80,12 +105,13 @@ def _openai(name: str, context: int, output: int) -> ModelInfo:
 CATALOG: dict[str, ModelInfo] = {
     m.name: m
     for m in (
+        # price: USD per 1M tokens (input, output, cache read); None: not published
         _glm("glm-4.5", 131_072, 98_304),
-        _glm("glm-4.5-air", 131_072, 98_304),
-        _glm("glm-4.6", 204_800, 131_072),
-        _glm("glm-4.7", 204_800, 131_072),
+        _glm("glm-4.5-air", 131_072, 98_304, price=(0.10, 0.55, 0.02)),
+        _glm("glm-4.6", 204_800, 131_072, price=(0.30, 1.10, 0.06)),
+        _glm("glm-4.7", 204_800, 131_072, price=(0.30, 1.10, 0.06)),
         _glm("glm-5", 204_800, 131_072),
-        _glm("glm-5-turbo", 204_800, 131_072),
+        _glm("glm-5-turbo", 204_800, 131_072, price=(0.60, 2.00, 0.12)),
         _glm("glm-5.1", 204_800, 131_072),
         _glm("glm-4.5v", 65_536, 16_384, image_input=True),
         _glm("glm-4.6v", 131_072, 32_768, image_input=True),
@@ -95,6 +121,9 @@ CATALOG: dict[str, ModelInfo] = {
         _openai("gpt-4.1-mini", 1_047_576, 32_768),
     )
 }
+
+PRICES: dict[str, Price] = {name: m.price for name, m in CATALOG.items() if m.price is not None}
+"""The prices in force, by model: the catalog's, then any ``set_price`` adds (process-wide)."""
 
 DEFAULT_MODEL_INFO = ModelInfo(
     name="",

@@ -45,13 +45,11 @@ class RequestOptions:
     ``RequestOptions(headers={"Authorization": ...})`` is a ``ConfigurationError``.
 
     ``headers`` may be given as a dict; it is kept as sorted ``(name, value)`` pairs.
-    ``timeout`` left out keeps the client's; ``None`` means no timeout. ``has_timeout`` is
-    derived from it (passing ``has_timeout=True`` without a timeout means ``None``, as before).
+    ``timeout`` left out keeps the client's; ``None`` means no timeout.
     """
 
     headers: tuple[tuple[str, str], ...] | Mapping[str, str] = ()
     timeout: float | Literal[_NotGiven.NOT_GIVEN] | None = NOT_GIVEN
-    has_timeout: bool | None = None
 
     def __post_init__(self) -> None:
         headers = self.headers
@@ -64,18 +62,9 @@ class RequestOptions:
                     f"got {type(self.headers).__name__}."
                 ) from None
         object.__setattr__(self, "headers", check_headers(headers, source="RequestOptions headers"))
-        timeout = self.timeout
-        if self.has_timeout is False and timeout is not NOT_GIVEN:
-            raise ConfigurationError(
-                "RequestOptions(timeout=..., has_timeout=False) contradicts itself: leave "
-                "has_timeout out (a timeout given applies)."
-            )
-        if self.has_timeout and timeout is NOT_GIVEN:
-            timeout = None  # the old spelling of "no timeout": has_timeout=True alone
-        if timeout is not NOT_GIVEN:
-            timeout = check_timeout(timeout, source="RequestOptions timeout")
-        object.__setattr__(self, "timeout", timeout)
-        object.__setattr__(self, "has_timeout", timeout is not NOT_GIVEN)
+        if self.timeout is not NOT_GIVEN:
+            timeout = check_timeout(self.timeout, source="RequestOptions timeout")
+            object.__setattr__(self, "timeout", timeout)
 
 
 def split_request_options(

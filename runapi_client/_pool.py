@@ -49,8 +49,8 @@ def direct_transport(
     client: httpx.Client | httpx.AsyncClient,
 ) -> httpx.BaseTransport | httpx.AsyncBaseTransport | None:
     """A pooled client's own transport, to send through directly: ``Client.send``'s auth and
-    redirect flows, cookie jar and hooks cost ~100 us a call and a pool uses none of them.
-    None for a client the caller gave us.
+    redirect flows, cookie jar and hooks are work on every call, and a pool uses none of them
+    (docs/performance.md has the figures). None for a client the caller gave us.
     """
     return _direct.get(client)
 
@@ -109,8 +109,9 @@ def _timeout(seconds: float | None) -> httpx.Timeout:
 
 ASYNC_SHARDS = 8
 """httpcore's pool rescans every connection (and, per idle one, all of them again) on each
-request and each release: O(n^2) in open connections, ~2 ms per call at 64 in flight. Eight
-smaller pools, each request sent to the least busy, keep n per pool small."""
+request and each release: O(n^2) in open connections, which dominated a call at 64 in flight
+(docs/performance.md). Eight smaller pools, each request sent to the least busy, keep n per
+pool small."""
 
 
 class _ReleaseOnClose(httpx.AsyncByteStream):

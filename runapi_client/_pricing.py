@@ -1,9 +1,9 @@
 """What a call cost, in USD, from its usage and per-1M-token prices.
 
-The built-in table is RunAPI's published per-1M rates (taken from the model pages; see
-docs/models.md for the date). The "$0.020 per 1K tokens" headline on those pages is a rounded
-display figure and is deliberately not used. A model not in the table has no cost: we warn once
-and report ``None`` rather than invent a figure.
+The built-in prices are the catalog's (``_catalog``: RunAPI's published per-1M rates, taken from
+the model pages; the "$0.020 per 1K tokens" headline on those pages is a rounded display figure
+and is deliberately not used). A model without a price has no cost: we warn once and report
+``None`` rather than invent a figure.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._catalog import PRICES, PRICES_AS_OF
 from ._names import lookup, model_key
+from ._price import Price, PriceSource
 from ._types import Usage
 from ._warn import warn_at_caller
 
@@ -30,42 +32,6 @@ __all__ = [
     "get_price",
     "set_price",
 ]
-
-PRICES_AS_OF = "2026-11-29"
-"""When these rates were copied from RunAPI's model pages (as collected in the project's wire
-samples) into this table; the pages themselves carry no date."""
-
-
-PriceSource = str
-"""Where a price or a cost came from: ``"built-in"`` (this module's table, dated
-:data:`PRICES_AS_OF`), ``"custom"`` (given by the caller: ``prices=``, ``price=``,
-:func:`set_price`), ``"live"`` (RunAPI's price list, dated by its ``as_of``) or, for a cost,
-``"server"`` (the total the server reported in ``usage.cost``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    """USD per 1M tokens, and where the rates came from."""
-
-    input: float
-    output: float
-    cache_read: float | None = None  # None: cached input is billed at the input rate
-    cache_write: float = 0.0
-    # Provenance, not part of the price: equal rates are equal prices.
-    source: PriceSource = field(default="custom", compare=False)
-    as_of: str | None = field(default=None, compare=False)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Price:
-        return cls(
-            input=float(data["input"]),
-            output=float(data["output"]),
-            cache_read=None if data.get("cache_read") is None else float(data["cache_read"]),
-            cache_write=float(data.get("cache_write") or 0.0),
-            source=str(data.get("source") or "custom"),
-            as_of=None if data.get("as_of") is None else str(data["as_of"]),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Cost:
@@ -124,16 +90,6 @@ def format_usd(amount: float) -> str:
 
 
 
-def _built_in(input: float, output: float, cache_read: float) -> Price:
-    return Price(input, output, cache_read, 0.0, source="built-in", as_of=PRICES_AS_OF)
-
-
-PRICES: dict[str, Price] = {
-    "glm-4.5-air": _built_in(0.10, 0.55, 0.02),
-    "glm-4.6": _built_in(0.30, 1.10, 0.06),
-    "glm-4.7": _built_in(0.30, 1.10, 0.06),
-    "glm-5-turbo": _built_in(0.60, 2.00, 0.12),
-}
 
 _lock = threading.Lock()
 _warned: set[str] = set()

@@ -227,7 +227,7 @@ def test_a_stream_cut_before_its_finish_still_records_the_usage_that_arrived() -
 
 def test_request_options_timeout_applies_through_with_options(server: FakeRunAPI) -> None:
     options = RequestOptions(timeout=0.3)
-    assert options.has_timeout and options.timeout == 0.3
+    assert options.timeout == 0.3
     server.enqueue(Fault.delay(2))
     with RunAPIClient(base_url=server.base_url, api_key=KEY, max_retries=0) as client:
         quick = client.with_options(options)
@@ -262,12 +262,6 @@ def test_request_options_headers_are_checked_and_sent(server: FakeRunAPI) -> Non
     assert sent["x-team"] == "data"
     assert sent["authorization"] == f"Bearer {KEY}"
 
-
-def test_request_options_keep_the_old_has_timeout_spelling() -> None:
-    assert RequestOptions(has_timeout=True).timeout is None  # no timeout, as before
-    assert not RequestOptions().has_timeout
-    with pytest.raises(ConfigurationError, match="contradicts"):
-        RequestOptions(timeout=5, has_timeout=False)
 
 
 # ---------------------------------------------------------- D5: per-request option types
