@@ -51,7 +51,6 @@ from runapi_client.kit import (
     ClientCache,
     check_parameters,
     raise_configuration_error,
-    settings_key,
     sort_keywords,
 )
 
@@ -152,9 +151,7 @@ class ChatRunAPI(BaseChatModel):
 
     # Rebuilt when a connection field changes after the first call, by assignment or
     # model_copy(update=...), which skip validation (see _client_key).
-    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
-        default_factory=ClientCache
-    )
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     def __init__(self, **kwargs: Any) -> None:
         """A missing key or another bad setting is the same ``ConfigurationError`` as in the
@@ -279,37 +276,15 @@ class ChatRunAPI(BaseChatModel):
     def _prices(self) -> dict[str, Price] | None:
         return {self.model_name: self.price} if self.price is not None else None
 
-    def _client_key(self) -> tuple[Any, ...]:
-        """What the clients are built from (the core's ``settings_key``), plus the price table
-        and the caller's own httpx clients."""
-        price = self.price
-        return (
-            *settings_key(self),
-            price,
-            self.model_name if price is not None else None,  # the price's key in _prices
-            self.http_client,
-            self.async_http_client,
-        )
-
     @property
     def client(self) -> RunAPIClient:
         """The core client, built on first use and rebuilt only when a setting changed (equal
         settings share one pool, so rebuilding is cheap)."""
-        return self._clients.sync(
-            self._client_key(),
-            lambda: RunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.http_client
-            ),
-        )
+        return self._clients.sync(self)
 
     @property
     def async_client(self) -> AsyncRunAPIClient:
-        return self._clients.async_(
-            self._client_key(),
-            lambda: AsyncRunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.async_http_client
-            ),
-        )
+        return self._clients.async_(self)
 
     # ------------------------------------------------------------------------- requests
 

@@ -39,7 +39,6 @@ from runapi_client.kit import (
     DEFAULT_TIMEOUT,
     ClientCache,
     raise_configuration_error,
-    settings_key,
 )
 
 __all__ = ["RunAPIEmbeddings"]
@@ -102,9 +101,7 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
         hide_input_in_errors=True,
     )
 
-    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
-        default_factory=ClientCache
-    )
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     def __init__(self, **kwargs: Any) -> None:
         """A missing key or another bad setting is a ``ConfigurationError``, as in every model
@@ -129,31 +126,16 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     def _config(self) -> ClientConfig:
         return ClientConfig.from_settings(self)
 
-    def _client_key(self) -> tuple[Any, ...]:
-        # Fields can be reassigned after construction; a changed setting gets a new client.
-        clients = (self.http_client, self.async_http_client)
-        return (*settings_key(self), self.model, self.price, *clients)
-
     def _prices(self) -> dict[str, Price] | None:
         return {self.model: self.price} if self.price is not None else None
 
     @property
     def client(self) -> RunAPIClient:
-        return self._clients.sync(
-            self._client_key(),
-            lambda: RunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.http_client
-            ),
-        )
+        return self._clients.sync(self)
 
     @property
     def async_client(self) -> AsyncRunAPIClient:
-        return self._clients.async_(
-            self._client_key(),
-            lambda: AsyncRunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.async_http_client
-            ),
-        )
+        return self._clients.async_(self)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order; no texts, no request."""

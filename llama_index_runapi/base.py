@@ -51,7 +51,6 @@ from runapi_client.kit import (
     DEFAULT_TIMEOUT,
     STRUCTURED_OUTPUT,
     ClientCache,
-    settings_key,
     sort_keywords,
 )
 
@@ -139,9 +138,7 @@ class RunAPILLM(FunctionCallingLLM):
         default=None, exclude=True, description="Your own httpx.AsyncClient."
     )
 
-    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
-        default_factory=ClientCache
-    )
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     def __init__(self, **kwargs: Any) -> None:
         """``api_base`` and ``model_name`` are accepted for ``base_url`` and ``model``; a Chat
@@ -168,30 +165,14 @@ class RunAPILLM(FunctionCallingLLM):
     def _config(self) -> ClientConfig:
         return ClientConfig.from_settings(self)
 
-    def _client_key(self) -> tuple[Any, ...]:
-        """What the clients are built from (the core's ``settings_key``), plus the model and
-        price the client's price table is built from, and the caller's httpx clients."""
-        clients = (self.http_client, self.async_http_client)
-        return (*settings_key(self), self.model, self.price, *clients)
-
     def _prices(self) -> dict[str, Price] | None:
         return {self.model: self.price} if self.price is not None else None
 
     def _sync_client(self) -> RunAPIClient:
-        return self._clients.sync(
-            self._client_key(),
-            lambda: RunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.http_client
-            ),
-        )
+        return self._clients.sync(self)
 
     def _async_client(self) -> AsyncRunAPIClient:
-        return self._clients.async_(
-            self._client_key(),
-            lambda: AsyncRunAPIClient(
-                config=self._config(), prices=self._prices(), http_client=self.async_http_client
-            ),
-        )
+        return self._clients.async_(self)
 
     # ----------------------------------------------------------------------------- metadata
 

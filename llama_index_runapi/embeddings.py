@@ -24,7 +24,6 @@ from runapi_client.kit import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCache,
-    settings_key,
 )
 
 from ._names import apply_other_names
@@ -86,9 +85,7 @@ class RunAPIEmbedding(BaseEmbedding):
         default=None, exclude=True, description="Your own httpx.AsyncClient."
     )
 
-    _clients: ClientCache[RunAPIClient, AsyncRunAPIClient] = PrivateAttr(
-        default_factory=ClientCache
-    )
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     def __init__(
         self,
@@ -134,35 +131,19 @@ class RunAPIEmbedding(BaseEmbedding):
         config = ClientConfig.from_settings(self)  # a missing key or bad URL fails here
         self.api_key = config.api_key  # the key as resolved (argument or environment)
 
-    def _client_key(self) -> tuple[Any, ...]:
-        # Fields can be reassigned after construction; a changed setting gets a new client.
-        clients = (self.http_client, self.async_http_client)
-        return (*settings_key(self), self.model_name, self.price, *clients)
+    def _config(self) -> ClientConfig:
+        return ClientConfig.from_settings(self)
 
     def _prices(self) -> dict[str, Price] | None:
         return {self.model_name: self.price} if self.price is not None else None
 
     @property
     def _client(self) -> RunAPIClient:
-        return self._clients.sync(
-            self._client_key(),
-            lambda: RunAPIClient(
-                config=ClientConfig.from_settings(self),
-                prices=self._prices(),
-                http_client=self.http_client,
-            ),
-        )
+        return self._clients.sync(self)
 
     @property
     def _async_client(self) -> AsyncRunAPIClient:
-        return self._clients.async_(
-            self._client_key(),
-            lambda: AsyncRunAPIClient(
-                config=ClientConfig.from_settings(self),
-                prices=self._prices(),
-                http_client=self.async_http_client,
-            ),
-        )
+        return self._clients.async_(self)
 
     @classmethod
     def class_name(cls) -> str:

@@ -11,18 +11,26 @@ into a private module and both behave the same.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Collection, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, settings_key
+from ._client import AsyncRunAPIClient, RunAPIClient
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    ConnectionSettings,
+    settings_key,
+)
 from ._embeddings import (
     BYTES_PER_TOKEN,
     DEFAULT_EMBEDDING_BATCH_SIZE,
     DEFAULT_EMBEDDING_CONCURRENCY,
     utf8_size,
 )
+from ._price import Price
 from ._validate import check_parameters
 from ._warn import warn_at_caller
 from .errors import ConfigurationError
@@ -36,6 +44,7 @@ __all__ = [
     "STRUCTURED_OUTPUT",
     "WIRE_FIELDS",
     "ClientCache",
+    "ClientOwner",
     "check_parameters",
     "raise_configuration_error",
     "settings_key",
@@ -94,8 +103,6 @@ STRUCTURED_OUTPUT = "runapi_structured_output"
 LlamaIndex's programs) and pops again before building the request: it is passed to the policy
 as ``structured=True``, which asks for the forced tool in words without a warning."""
 
-_C = TypeVar("_C")
-_A = TypeVar("_A")
 
 
 def sort_keywords(
@@ -148,36 +155,59 @@ def raise_configuration_error(exc: ValidationError) -> None:
             raise found.with_traceback(None) from None
 
 
-class ClientCache(Generic[_C, _A]):
+class ClientOwner(ConnectionSettings, Protocol):
+    """A model object of an adapter, as :class:`ClientCache` sees it: its connection fields,
+    its own httpx clients, and how to build its config and price table."""
+
+    @property
+    def http_client(self) -> Any: ...
+    @property
+    def async_http_client(self) -> Any: ...
+
+    def _config(self) -> ClientConfig: ...
+
+    def _prices(self) -> dict[str, Price] | None: ...
+
+
+class ClientCache:
     """A model object's sync and async core clients, each built on first use and rebuilt
-    only when its key (what it is built from: :func:`settings_key` and whatever else the
-    owner adds) changed since: a field assigned after the first call, ``model_copy(update=
-    ...)``, a changed environment variable. Rebuilding is cheap: equal settings share pools."""
+    only when what it is built from changed since: a field assigned after the first call,
+    ``model_copy(update=...)``, a changed environment variable, another price or httpx client.
+    Rebuilding is cheap: equal settings share pools. Every model class of both adapters keeps
+    one (``ChatRunAPI``, ``RunAPIEmbeddings``, ``RunAPILLM``, ``RunAPIEmbedding``)."""
 
     __slots__ = ("_async", "_sync")
 
     def __init__(self) -> None:
-        self._sync: tuple[Any, _C] | None = None
-        self._async: tuple[Any, _A] | None = None
+        self._sync: tuple[Any, RunAPIClient] | None = None
+        self._async: tuple[Any, AsyncRunAPIClient] | None = None
 
-    def sync(self, key: Any, build: Callable[[], _C]) -> _C:
-        cached = self._sync
+    @staticmethod
+    def _key(owner: ClientOwner) -> tuple[Any, ...]:
+        return (*settings_key(owner), owner._prices(), owner.http_client, owner.async_http_client)
+
+    def sync(self, owner: ClientOwner) -> RunAPIClient:
+        key, cached = self._key(owner), self._sync
         if cached is not None and cached[0] == key:
             return cached[1]
-        client = build()
+        client = RunAPIClient(
+            config=owner._config(), prices=owner._prices(), http_client=owner.http_client
+        )
         self._sync = (key, client)
         return client
 
-    def async_(self, key: Any, build: Callable[[], _A]) -> _A:
-        cached = self._async
+    def async_(self, owner: ClientOwner) -> AsyncRunAPIClient:
+        key, cached = self._key(owner), self._async
         if cached is not None and cached[0] == key:
             return cached[1]
-        client = build()
+        client = AsyncRunAPIClient(
+            config=owner._config(), prices=owner._prices(), http_client=owner.async_http_client
+        )
         self._async = (key, client)
         return client
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache[_C, _A]:
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
         return ClientCache()  # a copied model object builds clients of its own
 
-    def __copy__(self) -> ClientCache[_C, _A]:
+    def __copy__(self) -> ClientCache:
         return ClientCache()
