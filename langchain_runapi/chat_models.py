@@ -19,7 +19,7 @@ from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import (
     AliasChoices,
@@ -51,6 +51,8 @@ from runapi_client.kit import (
     ClientCache,
     check_parameters,
     raise_configuration_error,
+    seal,
+    sealed_key_from_env,
     sort_keywords,
 )
 
@@ -108,7 +110,7 @@ class ChatRunAPI(BaseChatModel):
 
     model_name: str = Field(default="glm-4.6", alias="model")
     """Model id, e.g. ``"glm-4.6"``; a per-call ``model=...`` overrides it."""
-    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
+    api_key: SecretStr | None = Field(default_factory=sealed_key_from_env)
     """RunAPI key; read from ``RUNAPI_API_KEY`` if not given."""
     base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
     """API base URL; ``RUNAPI_BASE_URL`` or ``https://runapi.ai/v1``."""
@@ -156,6 +158,8 @@ class ChatRunAPI(BaseChatModel):
     def __init__(self, **kwargs: Any) -> None:
         """A missing key or another bad setting is the same ``ConfigurationError`` as in the
         core and ``RunAPILLM`` (naming ``RUNAPI_API_KEY``), not pydantic's wrapper of it."""
+        if kwargs.get("api_key") is not None:  # sealed first, as in the core (kit.seal)
+            kwargs["api_key"] = seal(kwargs["api_key"])
         try:
             super().__init__(**kwargs)
         except ValidationError as exc:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils import from_env
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -21,7 +21,6 @@ from pydantic import (
 from typing_extensions import Self
 
 from runapi_client import (
-    API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_EMBEDDING_MODEL,
     MAX_EMBEDDING_INPUTS,
@@ -39,6 +38,8 @@ from runapi_client.kit import (
     DEFAULT_TIMEOUT,
     ClientCache,
     raise_configuration_error,
+    seal,
+    sealed_key_from_env,
 )
 
 __all__ = ["RunAPIEmbeddings"]
@@ -65,7 +66,7 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
 
     model: str = DEFAULT_EMBEDDING_MODEL
     """``text-embedding-3-small``, ``text-embedding-3-large`` or ``text-embedding-ada-002``."""
-    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
+    api_key: SecretStr | None = Field(default_factory=sealed_key_from_env)
     """Defaults to the ``RUNAPI_API_KEY`` environment variable."""
     base_url: str | None = Field(default_factory=from_env(BASE_URL_ENV, default=None))
     """Defaults to ``RUNAPI_BASE_URL``, else ``https://runapi.ai/v1``."""
@@ -106,6 +107,8 @@ class RunAPIEmbeddings(BaseModel, Embeddings):
     def __init__(self, **kwargs: Any) -> None:
         """A missing key or another bad setting is a ``ConfigurationError``, as in every model
         class of the package."""
+        if kwargs.get("api_key") is not None:  # sealed first, as in the core (kit.seal)
+            kwargs["api_key"] = seal(kwargs["api_key"])
         try:
             super().__init__(**kwargs)
         except ValidationError as exc:

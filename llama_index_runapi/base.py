@@ -51,6 +51,7 @@ from runapi_client.kit import (
     DEFAULT_TIMEOUT,
     STRUCTURED_OUTPUT,
     ClientCache,
+    seal,
     sort_keywords,
 )
 
@@ -144,6 +145,8 @@ class RunAPILLM(FunctionCallingLLM):
         """``api_base`` and ``model_name`` are accepted for ``base_url`` and ``model``; a Chat
         Completions field (``top_k``, ``frequency_penalty``...) goes to ``additional_kwargs``;
         any other unknown name is an error, with a did-you-mean for a misspelt one."""
+        if kwargs.get("api_key") is not None:  # sealed first, as in the core (kit.seal)
+            kwargs["api_key"] = seal(kwargs["api_key"])
         super().__init__(**_field_values(type(self), kwargs))
         self._config()  # a missing key or a bad URL is reported now, not at the first call
 

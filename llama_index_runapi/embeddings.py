@@ -24,6 +24,7 @@ from runapi_client.kit import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCache,
+    seal,
 )
 
 from ._names import apply_other_names
@@ -102,6 +103,7 @@ class RunAPIEmbedding(BaseEmbedding):
         callback_manager: CallbackManager | None = None,
         **kwargs: Any,
     ) -> None:
+        api_key = seal(api_key)  # sealed first, as in the core (kit.seal)
         # LlamaIndex names the field model_name (from_dict passes it); users write model=, and
         # OpenAIEmbedding users api_base=.
         names = {"model": model, "base_url": base_url, **kwargs}

@@ -20,10 +20,11 @@ import httpx
 from pydantic import SecretStr
 
 from . import _pool
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig, mask_url
 from ._machine import DONE, Call, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
+from ._secret import seal
 from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
 from ._usage import check_budgets, record_usage
@@ -98,6 +99,7 @@ class _Base:
         prices: Mapping[str, Price] | None = None,
         config: ClientConfig | None = None,
     ) -> None:
+        api_key = seal(api_key)  # the plain key is not left in this frame's locals
         self.config = config or ClientConfig.resolve(
             api_key=api_key,
             base_url=base_url,
@@ -124,7 +126,10 @@ class _Base:
         self._option_clients: dict[tuple[RequestOptions, object], _Base] = {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='**********')"
+        # Safe on an object whose __init__ failed: error trackers repr every frame's locals.
+        config = getattr(self, "config", None)
+        base_url = mask_url(config.base_url) if config is not None else None
+        return f"{type(self).__name__}(base_url={base_url!r}, api_key='**********')"
 
     @property
     def max_retries(self) -> int:
@@ -365,6 +370,8 @@ class RunAPIClient(_Base):
         transport: httpx.BaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
+        if "api_key" in kwargs:  # sealed first: an error below must not find it in kwargs
+            kwargs["api_key"] = seal(kwargs["api_key"])
         super().__init__(**kwargs)
         if transport is not None and http_client is None:
             http_client = httpx.Client(
@@ -561,6 +568,8 @@ class AsyncRunAPIClient(_Base):
         transport: httpx.AsyncBaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
+        if "api_key" in kwargs:
+            kwargs["api_key"] = seal(kwargs["api_key"])
         super().__init__(**kwargs)
         self._transport = transport
         self._http_client = http_client

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import SecretStr
 
+from ._secret import SealedSecret, seal
 from .errors import ConfigurationError
 
 API_KEY_ENV = "RUNAPI_API_KEY"
@@ -22,38 +24,95 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 
 
+def mask_url(url: str) -> str:
+    """``url`` with the password of its credentials, if any, masked as httpx masks it
+    (``https://user:[secure]@host/v1``): a URL with credentials in it is a secret too."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url if "@" not in url else "[a URL with credentials]"
+    if not password:
+        return url
+    netloc = parts.netloc.replace(f":{password}@", ":[secure]@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def normalize_base_url(url: str) -> str:
     """Return ``url`` as ``scheme://host[:port][/prefix]/v1`` with no trailing slash.
 
     Users paste the base URL in every form (with or without ``/v1``, with a trailing slash),
-    so all of them are accepted; anything that is not http(s) is refused up front.
+    so all of them are accepted; anything that is not http(s), a port that is not a number, a
+    query string or a fragment is refused up front (a query would be dropped from every
+    request: RunAPI takes none), the error naming the URL with any password masked.
     """
-    raw = url.strip()
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    raw = url.strip() if isinstance(url, str) else url
+    if not isinstance(raw, str):
         raise ConfigurationError(
-            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {raw!r}. "
-            f"Fix the base_url argument or the {BASE_URL_ENV} environment variable."
+            f"base_url must be a string such as {DEFAULT_BASE_URL!r}, got {type(url).__name__}."
         )
+    shown = mask_url(raw)
+    fix = f"Fix the base_url argument or the {BASE_URL_ENV} environment variable."
+    try:
+        parts = urlsplit(raw)
+        port = parts.port  # raises for a port that is not a number or out of range
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url {shown!r} is not a valid URL ({exc}). {fix}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {shown!r}. {fix}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"base_url {shown!r} has a query string or fragment; RunAPI's endpoints take none, "
+            f"and it would not reach them. {fix}"
+        )
+    del port
+    try:
+        httpx.URL(raw)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigurationError(f"base_url {shown!r} is not a valid URL ({exc}). {fix}") from None
     path = parts.path.rstrip("/")
     if not path.endswith("/v1"):
         path = f"{path}/v1"
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
+def _key_problem(key: str) -> str | None:
+    """What makes ``key`` unusable in an ``Authorization`` header, or None; never the key."""
+    if not key.isascii():
+        return "a character that is not ASCII"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        return "a control character (such as a line break)"
+    if " " in key:
+        return "a space"
+    return None
+
+
 def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
-    """The key from the argument, else from ``RUNAPI_API_KEY``; an error naming both if neither."""
+    """The key from the argument, else from ``RUNAPI_API_KEY``; an error naming both if neither,
+    and an error that never quotes the key if it cannot be sent in a header. Returned sealed
+    (``_secret.SealedSecret``): nothing that walks the client's attributes finds it."""
+    source = "api_key" if api_key is not None else API_KEY_ENV
     if isinstance(api_key, SecretStr):
-        value = api_key.get_secret_value()
-    else:
-        value = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
-    value = value.strip()
+        api_key = api_key.get_secret_value()
+    value = (api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")).strip()
+    del api_key
     if not value:
         raise ConfigurationError(
             f"No RunAPI API key: pass api_key=... or set the {API_KEY_ENV} environment "
             "variable (get a key at https://runapi.ai)."
         )
-    return SecretStr(value)
+    problem = _key_problem(value)
+    if problem is not None:
+        del value  # not left in this frame's locals, which a traceback keeps
+        raise ConfigurationError(
+            f"The API key ({source}) holds {problem}, so it cannot be sent; copy it again from "
+            "runapi.ai."
+        )
+    sealed = SealedSecret(value)
+    del value
+    return sealed
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -84,6 +143,16 @@ def check_timeout(timeout: object, *, source: str = "timeout") -> float | None:
 
 
 RESERVED_HEADERS = frozenset({"authorization", "content-type", "accept"})
+_NOT_IN_NAMES = frozenset(' \t\r\n:()<>@,;\\"/[]?={}')
+
+
+def _header_value_problem(value: str) -> str | None:
+    """What makes ``value`` unsendable as a header value (httpx encodes ASCII only), or None."""
+    if not value.isascii():
+        return "a character that is not ASCII"
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+        return "a control character (such as a line break)"
+    return None
 
 
 def check_headers(
@@ -110,6 +179,15 @@ def check_headers(
                 if isinstance(name, str)
                 else f"{source} must map string header names to values; got a "
                 f"{type(name).__name__} name."
+            )
+        if not name or not name.isascii() or any(c in _NOT_IN_NAMES for c in name):
+            raise ConfigurationError(f"{source} has a header name that is not valid: {name!r}.")
+        problem = _header_value_problem(value)
+        if problem is not None:
+            # Named by the header only: header values are often secrets.
+            raise ConfigurationError(
+                f"{source} header {name!r} has a value with {problem}, so it cannot be sent "
+                "(a trailing newline read from a file?); fix the value."
             )
     clash = sorted(name for name in items if name.lower() in RESERVED_HEADERS)
     if clash:
@@ -183,6 +261,11 @@ class ClientConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: tuple[tuple[str, str], ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # A config built directly (not through resolve) is sealed all the same.
+        if not isinstance(self.api_key, SealedSecret):
+            object.__setattr__(self, "api_key", seal(self.api_key))
+
     @classmethod
     def resolve(
         cls,
@@ -193,6 +276,7 @@ class ClientConfig:
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
     ) -> ClientConfig:
+        api_key = seal(api_key)  # the plain key is not left in this frame's locals
         return cls(
             api_key=resolve_api_key(api_key),
             base_url=resolve_base_url(base_url),
@@ -220,6 +304,6 @@ class ClientConfig:
 
     def __repr__(self) -> str:  # the SecretStr already masks; keep the repr short and explicit
         return (
-            f"ClientConfig(api_key=SecretStr('**********'), base_url={self.base_url!r}, "
+            f"ClientConfig(api_key=SecretStr('**********'), base_url={mask_url(self.base_url)!r}, "
             f"timeout={self.timeout!r}, max_retries={self.max_retries!r})"
         )

@@ -271,8 +271,12 @@ class StreamCall(Call):
 
     def take_outcome(self) -> Outcome:
         """What the attempt that just ended came to (the stream ended normally if nothing
-        else was decided)."""
+        else was decided). Called once the attempt's frame is done: the frames a lost
+        connection passed through, the attempt's own included (it held the response), are
+        cleared now, as they could not be while it ran."""
         outcome, self.outcome = self.outcome, None
+        if isinstance(outcome, RunAPIError):
+            scrub_traceback(outcome.__cause__)
         return DONE if outcome is None else outcome
 
     # ----------------------------------------------------------------------------- the body

@@ -11,6 +11,7 @@ into a private module and both behave the same.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from ._client import AsyncRunAPIClient, RunAPIClient
 from ._config import (
+    API_KEY_ENV,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientConfig,
@@ -31,6 +33,7 @@ from ._embeddings import (
     utf8_size,
 )
 from ._price import Price
+from ._secret import SealedSecret, seal
 from ._validate import check_parameters
 from ._warn import warn_at_caller
 from .errors import ConfigurationError
@@ -47,6 +50,8 @@ __all__ = [
     "ClientOwner",
     "check_parameters",
     "raise_configuration_error",
+    "seal",
+    "sealed_key_from_env",
     "settings_key",
     "sort_keywords",
     "utf8_size",
@@ -141,6 +146,13 @@ def sort_keywords(
             f"the server takes that is not listed here goes in {extra_home}."
         )
     return body
+
+
+def sealed_key_from_env() -> SealedSecret | None:
+    """``RUNAPI_API_KEY``, sealed, or None: the default of a model class's ``api_key`` field
+    (LangChain's ``secret_from_env`` would keep it as a plain ``SecretStr``)."""
+    value = os.environ.get(API_KEY_ENV)
+    return seal(value) if value else None
 
 
 def raise_configuration_error(exc: ValidationError) -> None:
