@@ -49,7 +49,9 @@ from runapi_client import ChatResult as WireResult
 from runapi_client.kit import (
     STRUCTURED_OUTPUT,
     ClientCache,
+    MaskedSettingsRepr,
     check_parameters,
+    mask_url,
     raise_configuration_error,
     seal,
     sealed_key_from_env,
@@ -97,7 +99,7 @@ _ALIASES = ("model", "max_completion_tokens", "stop_sequences", "request_timeout
 """Constructor names that are aliases of fields."""
 
 
-class ChatRunAPI(BaseChatModel):
+class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     """Chat model on RunAPI (https://runapi.ai), e.g. ``ChatRunAPI(model="glm-4.6")``.
 
     Setup: ``pip install runapi-integrations[langchain]`` and ``export RUNAPI_API_KEY=...``.
@@ -219,7 +221,12 @@ class ChatRunAPI(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": API_KEY_ENV}
+        secrets = {"api_key": API_KEY_ENV}
+        if self.base_url and mask_url(self.base_url) != self.base_url:
+            # A base URL with credentials in it is a secret too: saved as a reference to the
+            # variable, never its value (load(..., secrets_from_env=True) reads it back).
+            secrets["base_url"] = BASE_URL_ENV
+        return secrets
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

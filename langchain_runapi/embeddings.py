@@ -37,6 +37,7 @@ from runapi_client.kit import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCache,
+    MaskedSettingsRepr,
     raise_configuration_error,
     seal,
     sealed_key_from_env,
@@ -45,7 +46,7 @@ from runapi_client.kit import (
 __all__ = ["RunAPIEmbeddings"]
 
 
-class RunAPIEmbeddings(BaseModel, Embeddings):
+class RunAPIEmbeddings(MaskedSettingsRepr, BaseModel, Embeddings):
     """OpenAI's embedding models through RunAPI, with the same key, errors and retries as
     ``ChatRunAPI``.
 

@@ -51,6 +51,8 @@ from runapi_client.kit import (
     DEFAULT_TIMEOUT,
     STRUCTURED_OUTPUT,
     ClientCache,
+    MaskedSettingsRepr,
+    public_settings,
     seal,
     sort_keywords,
 )
@@ -83,7 +85,7 @@ OTHER_NAMES = {"api_base": "base_url", "model_name": "model"}
 
 
 
-class RunAPILLM(FunctionCallingLLM):
+class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
     """A RunAPI chat model for LlamaIndex.
 
     ```python
@@ -158,6 +160,11 @@ class RunAPILLM(FunctionCallingLLM):
     @classmethod
     def class_name(cls) -> str:
         return "RunAPILLM"
+
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """The settings as saved: no key, no base URL holding credentials, no secret-looking
+        header (see ``kit.public_settings``); ``from_dict`` reads them from the environment."""
+        return public_settings(super().to_dict(**kwargs))
 
     # ------------------------------------------------------------------------------ clients
 

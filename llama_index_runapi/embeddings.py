@@ -24,6 +24,8 @@ from runapi_client.kit import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCache,
+    MaskedSettingsRepr,
+    public_settings,
     seal,
 )
 
@@ -35,7 +37,7 @@ DEFAULT_EMBED_BATCH_SIZE = 100
 """Texts per request (LlamaIndex's own default of 10 makes ten times the round trips)."""
 
 
-class RunAPIEmbedding(BaseEmbedding):
+class RunAPIEmbedding(MaskedSettingsRepr, BaseEmbedding):
     """OpenAI's embedding models through RunAPI, with the same key, errors and retries as
     ``RunAPILLM``.
 
@@ -150,6 +152,10 @@ class RunAPIEmbedding(BaseEmbedding):
     @classmethod
     def class_name(cls) -> str:
         return "RunAPIEmbedding"
+
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """The settings as saved, without secrets (see ``kit.public_settings``)."""
+        return public_settings(super().to_dict(**kwargs))
 
     def to_payload(self) -> dict[str, Any]:
         return {**super().to_payload(), "dimensions": self.dimensions}

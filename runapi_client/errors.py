@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import re
 import sys
 from collections.abc import Mapping
@@ -363,32 +364,44 @@ def _lower(headers: Mapping[str, str]) -> Mapping[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
+MAX_RETRY_AFTER_HINT = 86_400.0
+"""A day: a longer hint is absurd, and is capped to this (it is never slept anyway)."""
+
+
+def _seconds(value: float) -> float | None:
+    """A hint as a usable number of seconds: a negative, infinite or nan hint is unreadable
+    (None, so the caller's normal backoff applies); an absurd one is capped."""
+    if not math.isfinite(value) or value < 0:
+        return None
+    return min(value, MAX_RETRY_AFTER_HINT)
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` seconds, or an HTTP date."""
+    """Seconds to wait from ``retry-after-ms``, ``Retry-After`` seconds, or an HTTP date;
+    None when there is no readable hint. Never negative, infinite or nan; at most a day."""
     headers = _lower(headers)
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            return max(float(ms) / 1000.0, 0.0)
+            return _seconds(float(ms) / 1000.0)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        return _seconds(float(value))
     except ValueError:
         pass
-    import datetime as _dt
     from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.timezone.utc)
-    return max((when - _dt.datetime.now(_dt.timezone.utc)).total_seconds(), 0.0)
+    return _seconds(max((when - _dt.datetime.now(_dt.timezone.utc)).total_seconds(), 0.0))
 
 
 def _kind_of(parsed: Any) -> str | None:

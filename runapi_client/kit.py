@@ -24,6 +24,7 @@ from ._config import (
     DEFAULT_TIMEOUT,
     ClientConfig,
     ConnectionSettings,
+    mask_url,
     settings_key,
 )
 from ._embeddings import (
@@ -48,7 +49,12 @@ __all__ = [
     "WIRE_FIELDS",
     "ClientCache",
     "ClientOwner",
+    "MaskedSettingsRepr",
     "check_parameters",
+    "is_secret_header",
+    "mask_headers",
+    "mask_url",
+    "public_settings",
     "raise_configuration_error",
     "seal",
     "sealed_key_from_env",
@@ -146,6 +152,52 @@ def sort_keywords(
             f"the server takes that is not listed here goes in {extra_home}."
         )
     return body
+
+
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "password", "cookie", "signature")
+MASK = "**********"
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is likely a secret (``Authorization``, ``X-Api-Key``,
+    ``X-Auth-Token``...), and so masked wherever settings are shown or saved."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_HEADER_WORDS)
+
+
+def mask_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``headers`` with secret-looking values masked, for a repr."""
+    if headers is None:
+        return None
+    return {name: MASK if is_secret_header(name) else value for name, value in headers.items()}
+
+
+def public_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """A model object's settings as saved (``to_dict``/``to_json``): a ``base_url`` holding
+    credentials is left out (rebuilt, the object reads ``RUNAPI_BASE_URL``, as it reads
+    ``RUNAPI_API_KEY`` for the key) and so are secret-looking headers. Changed in place."""
+    base_url = values.get("base_url")
+    if isinstance(base_url, str) and mask_url(base_url) != base_url:
+        values["base_url"] = None
+    headers = values.get("default_headers")
+    if isinstance(headers, Mapping):
+        kept = {k: v for k, v in headers.items() if not is_secret_header(k)}
+        values["default_headers"] = kept or None
+    return values
+
+
+class MaskedSettingsRepr:
+    """A mixin for the adapters' pydantic model classes: their repr (and so a traceback's
+    locals as error trackers print them) masks a ``base_url``'s password and secret-looking
+    header values, as it already hides the key."""
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():  # type: ignore[misc]
+            if name == "base_url" and isinstance(value, str):
+                value = mask_url(value)
+            elif name == "default_headers" and isinstance(value, Mapping):
+                value = mask_headers(value)
+            yield name, value
 
 
 def sealed_key_from_env() -> SealedSecret | None:

@@ -100,6 +100,15 @@ def assert_no_key_in_frames(err: BaseException) -> None:
         assert KEY not in text
 
 
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One retry each (it must not leak the key either), without the backoff's half second."""
+    import runapi_client._machine as machine
+
+    monkeypatch.setattr(machine, "INITIAL_BACKOFF", 0.001)
+    monkeypatch.setattr(machine, "MAX_BACKOFF", 0.002)
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeRunAPI]:
     with FakeRunAPI(stream_shape="native") as server:
@@ -137,7 +146,7 @@ FAULTS = {
     "http-500": "status=500",
     "stream-cut": "cut_stream=3",
     "error-event": "error_event=3;code=1113",
-    "timeout": "stall=2",
+    "timeout": "stall=1",
 }
 
 
@@ -147,7 +156,7 @@ def settings(fault: str, fake: FakeRunAPI) -> dict[str, Any]:
         "api_key": KEY,
         "base_url": unreachable_url() if header is None else fake.base_url,
         "max_retries": 1,
-        "timeout": 0.3,
+        "timeout": 0.15,
         "default_headers": {"X-Fake-Fault": header} if header else None,
     }
 
