@@ -27,9 +27,9 @@ def get_runapi_callback(
 ) -> Iterator[RunAPIUsage]:
     """Total every RunAPI call made inside the ``with`` block, like ``get_openai_callback``.
 
-    ``max_cost`` (USD): once the calls inside have cost this much, the next call raises
-    :class:`BudgetExceededError` before anything is sent. A call already in flight finishes
-    (its cost is known only afterwards), so the total can end a little above the budget.
+    ``max_cost`` (USD): calls reserve an upper bound of their cost before they are sent, so
+    spend stays within the budget plus one call's bound however many run at once; once it is
+    spent, the next call raises :class:`BudgetExceededError` before anything is sent.
 
     Calls count from this context: its asyncio tasks and the threads LangChain starts
     (``batch``). ``all_threads=True`` also counts plain ``threading.Thread``s, and anything

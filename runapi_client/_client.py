@@ -420,6 +420,21 @@ class RunAPIClient(_Base):
             response.close()
         return response.status_code, response.headers, body
 
+    @contextlib.contextmanager
+    def _reserved(self, call: Call) -> Iterator[None]:
+        """Inside, the call holds its reservation on the ``max_cost`` budgets around it
+        (waiting for calls in flight to settle if it does not fit yet)."""
+        reservation = call.reservation()
+        if reservation is None:
+            yield
+            return
+        while (wait := reservation.take()) is not None:
+            time.sleep(wait)
+        try:
+            yield
+        finally:
+            reservation.release()
+
     def _call(self, call: Call) -> tuple[dict[str, Any], httpx.Headers]:
         """The JSON answer of a call (not streamed), after what retries it takes."""
         while True:
@@ -468,15 +483,16 @@ class RunAPIClient(_Base):
             response.close()
 
     def _stream(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
-        while True:
-            yield from self._attempt(call)
-            outcome = call.take_outcome()
-            if outcome is DONE:
-                return
-            if isinstance(outcome, Wait):
-                time.sleep(outcome.delay)
-                continue
-            raise outcome  # type: ignore[misc]
+        with self._reserved(call):
+            while True:
+                yield from self._attempt(call)
+                outcome = call.take_outcome()
+                if outcome is DONE:
+                    return
+                if isinstance(outcome, Wait):
+                    time.sleep(outcome.delay)
+                    continue
+                raise outcome  # type: ignore[misc]
 
     # ------------------------------------------------------------------------- the methods
 
@@ -501,9 +517,11 @@ class RunAPIClient(_Base):
         options in the body (``extra_body``, ``extra_headers``, ``timeout``) apply as there."""
         prepared = self._prepared(request)
         client = self if prepared.options is None else self.with_options(prepared.options)
-        call = Call(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
-        completion, headers = client._call(call)
-        return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+        content = self._encode(prepared, stream=False)
+        call = Call(client, "POST", "/chat/completions", content, prepared)
+        with client._reserved(call):
+            completion, headers = client._call(call)
+            return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
 
     def stream_chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatStream:
         """``POST /chat/completions`` with ``stream: true``; iterate the returned stream."""
@@ -514,8 +532,9 @@ class RunAPIClient(_Base):
     def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         """``POST /embeddings`` for one batch (see ``embed_texts`` for batching)."""
         call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
-        data, headers = self._call(call)
-        return self._embedding_result(data, body["model"], headers.get("x-request-id"))
+        with self._reserved(call):
+            data, headers = self._call(call)
+            return self._embedding_result(data, body["model"], headers.get("x-request-id"))
 
     def list_models(self) -> list[Model]:
         data, _ = self._call(Call(self, "GET", "/models", None))
@@ -617,6 +636,19 @@ class AsyncRunAPIClient(_Base):
             await response.aclose()
         return response.status_code, response.headers, body
 
+    @contextlib.asynccontextmanager
+    async def _reserved(self, call: Call) -> AsyncIterator[None]:
+        reservation = call.reservation()
+        if reservation is None:
+            yield
+            return
+        while (wait := reservation.take()) is not None:
+            await asyncio.sleep(wait)
+        try:
+            yield
+        finally:
+            reservation.release()
+
     async def _call(self, call: Call) -> tuple[dict[str, Any], httpx.Headers]:
         while True:
             headers: httpx.Headers | None = None
@@ -666,19 +698,20 @@ class AsyncRunAPIClient(_Base):
             await response.aclose()
 
     async def _stream(self, call: StreamCall) -> AsyncGenerator[ChatCompletionChunk, None]:
-        while True:
-            # aclosing: an async generator abandoned mid-loop is otherwise closed only when
-            # collected, and its response with it.
-            async with contextlib.aclosing(self._attempt(call)) as attempt:
-                async for chunk in attempt:
-                    yield chunk
-            outcome = call.take_outcome()
-            if outcome is DONE:
-                return
-            if isinstance(outcome, Wait):
-                await asyncio.sleep(outcome.delay)
-                continue
-            raise outcome  # type: ignore[misc]
+        async with self._reserved(call):
+            while True:
+                # aclosing: an async generator abandoned mid-loop is otherwise closed only
+                # when collected, and its response with it.
+                async with contextlib.aclosing(self._attempt(call)) as attempt:
+                    async for chunk in attempt:
+                        yield chunk
+                outcome = call.take_outcome()
+                if outcome is DONE:
+                    return
+                if isinstance(outcome, Wait):
+                    await asyncio.sleep(outcome.delay)
+                    continue
+                raise outcome  # type: ignore[misc]
 
     # ------------------------------------------------------------------------- the methods
 
@@ -707,9 +740,11 @@ class AsyncRunAPIClient(_Base):
     async def chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatResult:
         prepared = self._prepared(request)
         client = self if prepared.options is None else self.with_options(prepared.options)
-        call = Call(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
-        completion, headers = await client._call(call)
-        return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+        content = self._encode(prepared, stream=False)
+        call = Call(client, "POST", "/chat/completions", content, prepared)
+        async with client._reserved(call):
+            completion, headers = await client._call(call)
+            return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
 
     def stream_chat_completion(
         self, request: Mapping[str, Any] | PreparedRequest
@@ -721,8 +756,9 @@ class AsyncRunAPIClient(_Base):
 
     async def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
-        data, headers = await self._call(call)
-        return self._embedding_result(data, body["model"], headers.get("x-request-id"))
+        async with self._reserved(call):
+            data, headers = await self._call(call)
+            return self._embedding_result(data, body["model"], headers.get("x-request-id"))
 
     async def list_models(self) -> list[Model]:
         data, _ = await self._call(Call(self, "GET", "/models", None))

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from ._pricing import Cost
+from ._pricing import Cost, cost_bound
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator, completion_as_chunk
 from ._types import ChatCompletion, ChatCompletionChunk
+from ._usage import Reservation, budget_trackers
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -172,16 +173,39 @@ def is_error_envelope(data: Mapping[str, Any]) -> bool:
 class Call:
     """One request (not streamed): what a response or a lost connection means for it."""
 
-    __slots__ = ("budget", "client", "content", "method", "path")
+    __slots__ = ("budget", "client", "content", "method", "path", "prepared")
 
     stream = False
 
-    def __init__(self, client: _Base, method: str, path: str, content: bytes | None) -> None:
+    def __init__(
+        self,
+        client: _Base,
+        method: str,
+        path: str,
+        content: bytes | None,
+        prepared: PreparedRequest | None = None,
+    ) -> None:
         self.client = client
         self.method = method
         self.path = path
         self.content = content
+        self.prepared = prepared
         self.budget = RetryBudget(client.max_retries, f"{method} {path}")
+
+    def reservation(self) -> Reservation | None:
+        """The call's claim on the ``max_cost`` budgets around it, None when there are none:
+        an upper bound of its cost, reserved before sending (see ``UsageTracker``)."""
+        if not budget_trackers():
+            return None
+        bound = 0.0
+        if self.prepared is not None:
+            body = self.prepared.body
+            limit = body.get("max_tokens") or body.get("max_completion_tokens")
+            if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+                limit = self.prepared.model.max_output_tokens
+            size = len(self.content or b"")
+            bound = cost_bound(str(body.get("model")), size, limit, self.client.prices)
+        return Reservation(bound)
 
     def lost(self, exc: Exception) -> Wait | RunAPIError:
         """The request got no HTTP answer (refused, reset, timed out)."""
@@ -229,7 +253,6 @@ class StreamCall(Call):
         "decoder",
         "delivered",
         "outcome",
-        "prepared",
         "request_id",
         "result",
         "sniffed",
@@ -238,8 +261,8 @@ class StreamCall(Call):
     stream = True
 
     def __init__(self, client: _Base, content: bytes, prepared: PreparedRequest) -> None:
-        super().__init__(client, "POST", "/chat/completions", content)
-        self.prepared = prepared
+        super().__init__(client, "POST", "/chat/completions", content, prepared)
+        self.prepared: PreparedRequest = prepared
         self.accumulator = StreamAccumulator(single_tool_call=prepared.single_tool_call)
         self.decoder = SSEDecoder()
         self.request_id: str | None = None

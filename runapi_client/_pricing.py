@@ -28,6 +28,7 @@ __all__ = [
     "PRICES_AS_OF",
     "Cost",
     "Price",
+    "cost_bound",
     "cost_of",
     "get_price",
     "set_price",
@@ -144,6 +145,19 @@ def token_counts(usage: Usage | Mapping[str, Any]) -> dict[str, int]:
         "cache_write": cache_write,
         "reasoning": _int(cdetails.get("reasoning_tokens")),
     }
+
+
+def cost_bound(
+    model: str, request_bytes: int, max_output_tokens: int, overrides: Mapping[str, Price] | None
+) -> float:
+    """An upper bound of a call's cost, before it is sent: every byte of the request as an
+    input token (a token is at least a byte, and the JSON around the text is counted too) and
+    the most output tokens it may write. 0 for a model with no known price (its calls report no
+    cost, so they cannot spend a budget either)."""
+    price = get_price(model, overrides)
+    if price is None:
+        return 0.0
+    return (request_bytes * price.input + max_output_tokens * price.output) / 1_000_000.0
 
 
 def server_cost(usage: Mapping[str, Any]) -> float | None:

@@ -19,7 +19,14 @@ from typing import Any
 from ._pricing import Cost, token_counts
 from .errors import BudgetExceededError
 
-__all__ = ["ModelUsage", "UsageTracker", "record_usage", "track_usage"]
+__all__ = [
+    "ModelUsage",
+    "Reservation",
+    "UsageTracker",
+    "budget_trackers",
+    "record_usage",
+    "track_usage",
+]
 
 
 @dataclass
@@ -37,7 +44,12 @@ class ModelUsage:
 
 @dataclass
 class UsageTracker:
-    """Running totals; thread-safe. ``max_cost`` (USD) refuses calls once reached."""
+    """Running totals; thread-safe. ``max_cost`` (USD) bounds spend, even under concurrency:
+    each call reserves an upper bound of its cost before it is sent and settles to its real
+    cost when its usage arrives; a call whose reservation does not fit waits for calls in
+    flight to settle, and is refused once the budget is spent. So spend never exceeds
+    ``max_cost`` by more than one call's bound (one call may always go when none is in flight
+    and the budget is not spent yet: an upper bound is far above a typical call's cost)."""
 
     max_cost: float | None = None
     requests: int = 0
@@ -48,6 +60,9 @@ class UsageTracker:
     reasoning_tokens: int = 0
     total_cost: float = 0.0
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
+    reserved: float = 0.0
+    """USD reserved by calls in flight (their cost bounds), not spent yet."""
+    in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -83,10 +98,33 @@ class UsageTracker:
 
     def check_budget(self) -> None:
         if self.max_cost is not None and self.total_cost >= self.max_cost:
-            raise BudgetExceededError(
-                f"Budget spent: ${self.total_cost:.6f} of max_cost=${self.max_cost:.6f} used "
-                f"over {self.requests} calls; no further call was sent. Raise max_cost to go on."
-            )
+            raise self._spent()
+
+    def _spent(self) -> BudgetExceededError:
+        return BudgetExceededError(
+            f"Budget spent: ${self.total_cost:.6f} of max_cost=${self.max_cost:.6f} used "
+            f"over {self.requests} calls; no further call was sent. Raise max_cost to go on."
+        )
+
+    def try_reserve(self, bound: float) -> bool:
+        """Reserve ``bound`` USD for a call about to be sent: True if it fits (or nothing is in
+        flight), False if it must wait for calls in flight to settle; raises
+        ``BudgetExceededError`` once the budget is spent."""
+        assert self.max_cost is not None
+        with self._lock:
+            if self.total_cost >= self.max_cost:
+                raise self._spent()
+            if self.in_flight and self.total_cost + self.reserved + bound > self.max_cost:
+                return False
+            self.reserved += bound
+            self.in_flight += 1
+            return True
+
+    def release(self, bound: float) -> None:
+        """The call that reserved ``bound`` is over (its cost, if any, already added)."""
+        with self._lock:
+            self.reserved = max(self.reserved - bound, 0.0)
+            self.in_flight -= 1
 
     def summary(self) -> str:
         lines = [
@@ -148,6 +186,50 @@ def check_budgets() -> None:
     """Raise before sending if any enclosing tracker's budget is spent."""
     for tracker in _trackers():
         tracker.check_budget()
+
+
+def budget_trackers() -> list[UsageTracker]:
+    """The enclosing trackers that have a ``max_cost``."""
+    return [tracker for tracker in _trackers() if tracker.max_cost is not None]
+
+
+RESERVE_POLL = 0.005
+"""Seconds between looks, for a call waiting for its reservation to fit (at most 50 ms)."""
+
+
+class Reservation:
+    """A call's claim on the budgets of the trackers around it (those with ``max_cost``):
+    :meth:`take` before sending, :meth:`release` once the call is over, whatever its end."""
+
+    __slots__ = ("bound", "held", "trackers", "waits")
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        self.trackers = budget_trackers()
+        self.held: list[UsageTracker] = []
+        self.waits = 0
+
+    def take(self) -> float | None:
+        """Try to reserve on every budget at once: None when done, else the seconds to wait
+        before trying again (all or nothing, so two calls never hold half each). Raises
+        ``BudgetExceededError`` once a budget is spent."""
+        for tracker in self.trackers:
+            try:
+                fits = tracker.try_reserve(self.bound)
+            except BudgetExceededError:
+                self.release()
+                raise
+            if not fits:
+                self.release()
+                self.waits += 1
+                return min(RESERVE_POLL * self.waits, 0.05)
+            self.held.append(tracker)
+        return None
+
+    def release(self) -> None:
+        held, self.held = self.held, []
+        for tracker in held:
+            tracker.release(self.bound)
 
 
 def record_usage(
