@@ -121,8 +121,11 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     top_p: float | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     seed: int | None = None
-    timeout: float | None = Field(default=60.0, alias="request_timeout")
-    """Seconds per request (None: no limit)."""
+    timeout: float | httpx.Timeout | None = Field(default=60.0, alias="request_timeout")
+    """Seconds for connecting and for each read (None: no limit), or an ``httpx.Timeout``."""
+    total_timeout: float | None = None
+    """A deadline for the whole call in seconds: every attempt, the waits between them and all
+    of a stream (a stream kept alive by pings is never stopped by ``timeout``)."""
     max_retries: int = 2
     """Retries on connection errors, 408/429/5xx, honouring ``Retry-After``."""
     streaming: bool = False

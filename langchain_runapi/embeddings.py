@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from langchain_core.embeddings import Embeddings
 from langchain_core.utils import from_env
 from pydantic import (
@@ -77,7 +78,7 @@ class RunAPIEmbeddings(MaskedSettingsRepr, BaseModel, Embeddings):
     """Most texts per request (the API takes at most 2048)."""
     max_concurrency: int = Field(default=DEFAULT_EMBEDDING_CONCURRENCY, ge=1)
     """Requests in flight at once in ``aembed_documents``."""
-    timeout: float | None = DEFAULT_TIMEOUT
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
     """Seconds per request; ``None`` waits forever."""
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     default_headers: dict[str, str] | None = None

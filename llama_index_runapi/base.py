@@ -79,9 +79,10 @@ engines only 73K of its 204,800-token window (32K of glm-4.5's) for retrieved te
 GLM's reasoning and a long answer. Set ``max_tokens`` to reserve (and cap) exactly that much.
 """
 
-OTHER_NAMES = {"api_base": "base_url", "model_name": "model"}
-"""Constructor names other integrations use for a field: ``OpenAILike(api_base=...)``, and
-``model_name`` as LlamaIndex's embeddings (``RunAPIEmbedding`` too) name the model."""
+OTHER_NAMES = {"api_base": "base_url", "model_name": "model", "request_timeout": "timeout"}
+"""Constructor names other integrations use for a field: ``OpenAILike(api_base=...)``,
+``model_name`` as LlamaIndex's embeddings (``RunAPIEmbedding`` too) name the model, and
+``request_timeout``, ChatOpenAI's (and ``ChatRunAPI``'s) other name for ``timeout``."""
 
 
 
@@ -111,7 +112,14 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
         default=None, ge=0.0, le=2.0, description="None leaves the model's default."
     )
     max_tokens: int | None = Field(default=None, gt=0, description="Output token limit.")
-    timeout: float | None = Field(default=DEFAULT_TIMEOUT, description="Seconds per request.")
+    timeout: float | httpx.Timeout | None = Field(
+        default=DEFAULT_TIMEOUT,
+        description="Seconds for connecting and each read, or an httpx.Timeout.",
+    )
+    total_timeout: float | None = Field(
+        default=None,
+        description="A deadline for the whole call (retries and the whole stream included).",
+    )
     max_retries: int = Field(
         default=DEFAULT_MAX_RETRIES,
         ge=0,

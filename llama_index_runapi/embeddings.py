@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
 from llama_index.core.callbacks import CallbackManager
@@ -67,7 +68,9 @@ class RunAPIEmbedding(MaskedSettingsRepr, BaseEmbedding):
     )
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     base_url: str | None = Field(default=None, description="Defaults to RUNAPI_BASE_URL.")
-    timeout: float | None = Field(default=DEFAULT_TIMEOUT, description="Seconds per request.")
+    timeout: float | httpx.Timeout | None = Field(
+        default=DEFAULT_TIMEOUT, description="Seconds for connecting and each read."
+    )
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
     max_concurrency: int = Field(
@@ -98,7 +101,7 @@ class RunAPIEmbedding(MaskedSettingsRepr, BaseEmbedding):
         base_url: str | None = None,
         dimensions: int | None = None,
         embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: dict[str, str] | None = None,
         price: Price | Mapping[str, Any] | None = None,

@@ -93,11 +93,12 @@ class _Base:
         *,
         api_key: str | SecretStr | None = None,
         base_url: str | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         prices: Mapping[str, Price] | None = None,
         config: ClientConfig | None = None,
+        total_timeout: float | None = None,
     ) -> None:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
         self.config = config or ClientConfig.resolve(
@@ -106,6 +107,7 @@ class _Base:
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            total_timeout=total_timeout,
         )
         self.prices: dict[str, Price] = dict(prices or {})
         # No Authorization here: it is added to each request as it is sent and taken off it
@@ -179,16 +181,19 @@ class _Base:
         url, headers = parts
         auth = ("authorization", f"Bearer {self.config.api_key.get_secret_value()}")
         if direct:
+            extensions = self._timeout_extension
+            if call.deadline is not None:  # no wait may go past the call's deadline
+                extensions = {"timeout": call.timeouts(extensions["timeout"])}
             return httpx.Request(
-                call.method,
-                url,
-                content=call.content,
-                headers=[*headers, auth],
-                extensions=self._timeout_extension,
+                call.method, url, content=call.content, headers=[*headers, auth],
+                extensions=extensions,
             )
+        timeout = self._send_timeout
+        if call.deadline is not None:
+            given = http.timeout if timeout is httpx.USE_CLIENT_DEFAULT else timeout
+            timeout = httpx.Timeout(**call.timeouts(given.as_dict()))
         return http.build_request(
-            call.method, url, content=call.content, headers=[*headers, auth],
-            timeout=self._send_timeout,
+            call.method, url, content=call.content, headers=[*headers, auth], timeout=timeout
         )
 
     def _redact(self, body: bytes | str) -> bytes | str:
@@ -442,6 +447,8 @@ class RunAPIClient(_Base):
             outcome: dict[str, Any] | Wait | RunAPIError
             try:
                 status, headers, body = self._exchange(call)
+                if (late := call.expired()) is not None:  # a body that took past the deadline
+                    raise late
             except httpx.TransportError as exc:
                 outcome = call.lost(exc)
             else:
@@ -456,6 +463,9 @@ class RunAPIClient(_Base):
 
     def _attempt(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
         """One attempt of a stream: the chunks it delivers; its outcome is left in ``call``."""
+        if (late := call.expired()) is not None:
+            call.outcome = late
+            return
         try:
             response = self._send(call)
         except httpx.TransportError as exc:
@@ -655,6 +665,8 @@ class AsyncRunAPIClient(_Base):
             outcome: dict[str, Any] | Wait | RunAPIError
             try:
                 status, headers, body = await self._exchange(call)
+                if (late := call.expired()) is not None:
+                    raise late
             except httpx.TransportError as exc:
                 outcome = call.lost(exc)
             else:
@@ -668,6 +680,9 @@ class AsyncRunAPIClient(_Base):
                 return outcome, headers
 
     async def _attempt(self, call: StreamCall) -> AsyncGenerator[ChatCompletionChunk, None]:
+        if (late := call.expired()) is not None:
+            call.outcome = late
+            return
         try:
             response = await self._send(call)
         except httpx.TransportError as exc:

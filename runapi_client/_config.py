@@ -8,7 +8,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -119,26 +119,57 @@ def resolve_base_url(base_url: str | None) -> str:
     return normalize_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
 
 
-def check_timeout(timeout: object, *, source: str = "timeout") -> float | None:
-    """Seconds as a float, or None for no timeout; anything else is a ``ConfigurationError``
-    (not a ``TypeError`` from comparing it), since it arrives from user settings and options."""
+class Timeouts(NamedTuple):
+    """An ``httpx.Timeout`` as a hashable value (configs are compared and cached):
+    ``httpx.Timeout(timeouts)`` gives it back."""
+
+    connect: float | None
+    read: float | None
+    write: float | None
+    pool: float | None
+
+
+Timeout = float | Timeouts | None
+"""Seconds for connecting and for each read (None: no limit), or one per phase."""
+
+
+def _seconds(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def check_timeout(timeout: object, *, source: str = "timeout") -> Timeout:
+    """Seconds as a float, None for no timeout, or an ``httpx.Timeout`` (kept as
+    :class:`Timeouts`); anything else is a ``ConfigurationError`` (not a ``TypeError`` from
+    comparing it), since it arrives from user settings and options."""
     if timeout is None:
         return None
-    if (
-        isinstance(timeout, (int, float))
-        and not isinstance(timeout, bool)
-        and math.isfinite(timeout)
-        and timeout > 0
-    ):
-        return float(timeout)
-    hint = ""
-    if type(timeout).__name__ == "Timeout":  # httpx.Timeout, as the OpenAI SDK accepts
-        hint = " (an httpx.Timeout is not accepted: one number applies to connect and each read)"
-    elif isinstance(timeout, str):
-        hint = " (a number, not a string)"
+    if _seconds(timeout):
+        return float(timeout)  # type: ignore[arg-type]
+    if isinstance(timeout, httpx.Timeout):
+        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        if all(p is None or _seconds(p) for p in phases):
+            return Timeouts(*phases)
+    hint = " (a number, not a string)" if isinstance(timeout, str) else ""
     raise ConfigurationError(
-        f"{source} must be a positive number of seconds such as 30, or None for no timeout; "
-        f"got {timeout!r}{hint}"
+        f"{source} must be a positive number of seconds such as 30, an httpx.Timeout, or None "
+        f"for no timeout; got {timeout!r}{hint}"
+    )
+
+
+def check_total_timeout(value: object, *, source: str = "total_timeout") -> float | None:
+    """The deadline of a whole call, in seconds (None: none)."""
+    if value is None:
+        return None
+    if _seconds(value):
+        return float(value)  # type: ignore[arg-type]
+    raise ConfigurationError(
+        f"{source} must be a positive number of seconds for the whole call (retries and the "
+        f"whole stream included), or None; got {value!r}"
     )
 
 
@@ -212,7 +243,7 @@ class ConnectionSettings(Protocol):
     @property
     def base_url(self) -> str | None: ...
     @property
-    def timeout(self) -> float | None: ...
+    def timeout(self) -> Any: ...
     @property
     def max_retries(self) -> int: ...
     @property
@@ -245,6 +276,7 @@ def settings_key(settings: ConnectionSettings) -> tuple[Any, ...]:
         base_url,
         settings.timeout,
         settings.max_retries,
+        getattr(settings, "total_timeout", None),
         tuple(headers.items()) if headers else None,
         _fingerprint(os.environ.get(API_KEY_ENV)) if api_key is None else None,
         os.environ.get(BASE_URL_ENV) if base_url is None else None,
@@ -257,9 +289,12 @@ class ClientConfig:
 
     api_key: SecretStr
     base_url: str = DEFAULT_BASE_URL
-    timeout: float | None = DEFAULT_TIMEOUT
+    timeout: Timeout = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: tuple[tuple[str, str], ...] = field(default=())
+    total_timeout: float | None = None
+    """A deadline for the whole call: every attempt, the waits between them, and all of a
+    stream (``timeout`` bounds each read, so a stream kept alive by pings never ends)."""
 
     def __post_init__(self) -> None:
         # A config built directly (not through resolve) is sealed all the same.
@@ -272,9 +307,10 @@ class ClientConfig:
         *,
         api_key: str | SecretStr | None = None,
         base_url: str | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: object = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
+        total_timeout: object = None,
     ) -> ClientConfig:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
         return cls(
@@ -283,6 +319,7 @@ class ClientConfig:
             timeout=check_timeout(timeout),
             max_retries=check_max_retries(max_retries),
             default_headers=check_headers(default_headers),
+            total_timeout=check_total_timeout(total_timeout),
         )
 
     @classmethod
@@ -294,10 +331,11 @@ class ClientConfig:
             timeout=settings.timeout,
             max_retries=settings.max_retries,
             default_headers=settings.default_headers,
+            total_timeout=getattr(settings, "total_timeout", None),
         )
 
     @property
-    def pool_key(self) -> tuple[str, float | None]:
+    def pool_key(self) -> tuple[str, Timeout]:
         # The key travels per request as a header, so instances that differ only by key,
         # retries or headers still share sockets to the same host.
         return (self.base_url, self.timeout)

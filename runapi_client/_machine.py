@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import random
+import time
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -173,7 +174,7 @@ def is_error_envelope(data: Mapping[str, Any]) -> bool:
 class Call:
     """One request (not streamed): what a response or a lost connection means for it."""
 
-    __slots__ = ("budget", "client", "content", "method", "path", "prepared")
+    __slots__ = ("budget", "client", "content", "deadline", "method", "path", "prepared")
 
     stream = False
 
@@ -191,6 +192,47 @@ class Call:
         self.content = content
         self.prepared = prepared
         self.budget = RetryBudget(client.max_retries, f"{method} {path}")
+        total = client.config.total_timeout
+        self.deadline = time.monotonic() + total if total is not None else None
+
+    # ------------------------------------------------------------------------------ deadline
+
+    def retry_or(
+        self, err: RunAPIError, headers: Mapping[str, str] | None = None
+    ) -> Wait | RunAPIError:
+        """The retry budget's verdict on ``err``, unless waiting would pass the deadline."""
+        outcome = self.budget.next(err, headers)
+        if (
+            isinstance(outcome, Wait)
+            and self.deadline is not None
+            and time.monotonic() + outcome.delay >= self.deadline
+        ):
+            return self.past_deadline(err)
+        return outcome
+
+    def past_deadline(self, last: RunAPIError | None = None) -> RunAPIError:
+        """The error of a call that ran out of ``total_timeout`` (the last error as cause)."""
+        total = self.client.config.total_timeout
+        err = APITimeoutError(
+            f"The call did not finish within total_timeout={total} s"
+            + (f" (last: {type(last).__name__})" if last is not None else "")
+            + ". Raise total_timeout, or leave it unset for no deadline."
+        )
+        err.__cause__ = last
+        return err
+
+    def expired(self) -> RunAPIError | None:
+        """The deadline error if the call is past its deadline, else None."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return self.past_deadline()
+        return None
+
+    def timeouts(self, base: dict[str, float | None]) -> dict[str, float | None]:
+        """``base`` (connect, read, write, pool seconds) with none beyond the deadline."""
+        if self.deadline is None:
+            return base
+        left = max(self.deadline - time.monotonic(), 0.001)
+        return {phase: left if s is None else min(s, left) for phase, s in base.items()}
 
     def reservation(self) -> Reservation | None:
         """The call's claim on the ``max_cost`` budgets around it, None when there are none:
@@ -209,11 +251,11 @@ class Call:
 
     def lost(self, exc: Exception) -> Wait | RunAPIError:
         """The request got no HTTP answer (refused, reset, timed out)."""
-        return self.budget.next(transport_error(exc, f"{self.method} {self.path}"))
+        return self.retry_or(transport_error(exc, f"{self.method} {self.path}"))
 
     def refused(self, status: int, headers: Mapping[str, str], body: bytes) -> Wait | RunAPIError:
         """An answer with a status other than 2xx (a redirect included: never followed)."""
-        return self.budget.next(self.client._error_of(status, headers, body), headers)
+        return self.retry_or(self.client._error_of(status, headers, body), headers)
 
     def answered(
         self, status: int, headers: Mapping[str, str], body: bytes
@@ -225,14 +267,14 @@ class Call:
             return self.refused(status, headers, body)
         data = json_object(body)
         if data is None:
-            return self.budget.next(self.client._error_of(502, headers, body), headers)
+            return self.retry_or(self.client._error_of(502, headers, body), headers)
         if is_error_envelope(data):
             # A whole answer that is an error says nothing of being transient ("Bad input"):
             # unless its code says otherwise, it is not retried.
             err = self.client._payload_error(
                 body, headers.get("x-request-id"), where="in a 200 answer", unknown=APIStatusError
             )
-            return self.budget.next(err, headers)
+            return self.retry_or(err, headers)
         return data
 
 
@@ -310,6 +352,9 @@ class StreamCall(Call):
         body is sniffed, not trusted to its content type: a JSON body (an error, or a whole
         answer from a server that ignores ``stream: true``) is read whole at the end; anything
         else is SSE."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self._out_of_time()
+            return
         if not self.sniffed:
             head = raw.lstrip()
             if not head:
@@ -344,7 +389,7 @@ class StreamCall(Call):
         past its finish reason ends normally (its answer is whole); otherwise the answer is cut
         short and the error says so, ``partial`` holding what arrived."""
         if not self.delivered and not self.accumulator.chunks:
-            self.outcome = self.budget.next(transport_error(exc, "Reading the stream"))
+            self.outcome = self.retry_or(transport_error(exc, "Reading the stream"))
             return
         if self.accumulator.complete:
             logger.info(
@@ -427,10 +472,23 @@ class StreamCall(Call):
         error before the stream (retried as its class says); after, it ends the stream with
         what arrived in ``partial``."""
         if not self.delivered:
-            self.outcome = self.budget.next(err)
+            self.outcome = self.retry_or(err)
             return
         err.partial = self.accumulator.completion()
         self.outcome = err
+
+    def _out_of_time(self) -> None:
+        """The deadline passed while the stream was read (pings keep a read timeout from
+        ever firing): it ends here, with what arrived in ``partial``."""
+        if not self.delivered:
+            self.outcome = self.past_deadline()
+            return
+        self.outcome = StreamTimeoutError(
+            f"The stream did not end within total_timeout={self.client.config.total_timeout} s; "
+            "every chunk received was delivered, `partial` holds them joined.",
+            partial=self.accumulator.completion(),
+            request_id=self.request_id,
+        )
 
     def _malformed(self, what: str) -> None:
         self.outcome = IncompleteStreamError(
@@ -446,7 +504,7 @@ class StreamCall(Call):
             # A 200 stream that ended before its first event delivered nothing: a failed
             # request, not a cut answer, so it is retried like one (an upstream that died
             # before its first token).
-            self.outcome = self.budget.next(_EMPTY_STREAM)
+            self.outcome = self.retry_or(_EMPTY_STREAM)
             if isinstance(self.outcome, Wait):
                 self.decoder = SSEDecoder()
                 return

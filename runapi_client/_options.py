@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ._config import check_headers, check_timeout
+from ._config import Timeout, check_headers, check_timeout
 from .errors import ConfigurationError
 
 __all__ = ["NOT_GIVEN", "OPTION_KEYS", "RequestOptions", "split_request_options"]
@@ -49,7 +49,7 @@ class RequestOptions:
     """
 
     headers: tuple[tuple[str, str], ...] | Mapping[str, str] = ()
-    timeout: float | Literal[_NotGiven.NOT_GIVEN] | None = NOT_GIVEN
+    timeout: Timeout | Literal[_NotGiven.NOT_GIVEN] = NOT_GIVEN
 
     def __post_init__(self) -> None:
         headers = self.headers

@@ -17,6 +17,7 @@ import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -31,6 +32,9 @@ __all__ = [
     "direct_transport",
     "sync_http_client",
 ]
+
+PoolKey = tuple[str, Any]
+"""(base URL, timeout): what a pool is shared by (``ClientConfig.pool_key``)."""
 
 # Like the OpenAI SDK: many agents run 100+ calls at once; httpx's default of 100 would queue.
 LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=30.0)
@@ -103,7 +107,7 @@ def _without_password(text: str, proxy: str) -> str:
     return text.replace(password, "****") if password else text
 
 
-def _timeout(seconds: float | None) -> httpx.Timeout:
+def _timeout(seconds: Any) -> httpx.Timeout:
     return httpx.Timeout(seconds)
 
 
@@ -175,7 +179,7 @@ class _ShardedAsyncTransport(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
-def sync_http_client(key: tuple[str, float | None]) -> httpx.Client:
+def sync_http_client(key: PoolKey) -> httpx.Client:
     client = _sync.get(key)
     if client is None or client.is_closed:
         with _lock:
@@ -224,7 +228,7 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
-def close_sync_http_client(key: tuple[str, float | None]) -> None:
+def close_sync_http_client(key: PoolKey) -> None:
     with _lock:
         client = _sync.pop(key, None)
     if client is not None:
@@ -265,7 +269,7 @@ def _close_with_the_loop(pools: dict[Hashable, httpx.AsyncClient]) -> AsyncGener
     return watcher
 
 
-def async_http_client(key: tuple[str, float | None]) -> httpx.AsyncClient:
+def async_http_client(key: PoolKey) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     per_loop = _async.get(loop)
     if per_loop is None:
@@ -288,7 +292,7 @@ def async_http_client(key: tuple[str, float | None]) -> httpx.AsyncClient:
     return client
 
 
-async def close_async_http_client(key: tuple[str, float | None]) -> None:
+async def close_async_http_client(key: PoolKey) -> None:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # pragma: no cover - called outside a loop
