@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runapi_client import AsyncRunAPIClient, RunAPIClient, _pool
+from runapi_client import AsyncRunAPIClient, ConfigurationError, RunAPIClient, _pool
 from runapi_client.errors import APIConnectionError
+from tests.reliability.helpers import KEY, body
 from tests.support.fake_runapi import FakeRunAPI
 
 BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "What is 2 + 3?"}]}
@@ -164,3 +165,59 @@ def test_the_adapters_use_the_proxy(proxied_env: _ForwardProxy) -> None:
         ("http://runapi.test:8004/v1/chat/completions", "Bearer sk-lc"),
         ("http://runapi.test:8005/v1/chat/completions", "Bearer sk-li"),
     ]
+
+
+# ---------------------------------------- NO_PROXY entries with a port; malformed proxy variables
+
+
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in _PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "base_url", "proxied"),
+    [  # as httpx.Client() and requests decide
+        ("127.0.0.1:8080", "http://127.0.0.1:8080/v1", False),
+        ("localhost:8080", "http://localhost:8080/v1", False),
+        ("127.0.0.1:9999", "http://127.0.0.1:8080/v1", True),
+        ("127.0.0.1", "http://127.0.0.1:8080/v1", False),
+        ("other:1,127.0.0.1:8080", "http://127.0.0.1:8080/v1", False),
+        ("runapi.ai:443", "https://runapi.ai/v1", True),  # a default port is not matched
+        ("::1", "http://[::1]:8080/v1", False),
+    ],
+)
+def test_no_proxy_entries_with_a_port_match_as_in_httpx(
+    proxy_env: pytest.MonkeyPatch, no_proxy: str, base_url: str, proxied: bool
+) -> None:
+    proxy_env.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    proxy_env.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    proxy_env.setenv("NO_PROXY", no_proxy)
+    assert (_pool.env_proxy(base_url) is not None) == proxied
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HTTPS_PROXY", "http://user:s3cretpw@proxy.invalid:notaport"),
+        ("https_proxy", "ftp://user:s3cretpw@proxy.invalid:21"),
+        ("ALL_PROXY", "http://user:s3cretpw@[::1"),
+    ],
+)
+def test_a_malformed_proxy_variable_is_a_configuration_error_naming_it(
+    proxy_env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    proxy_env.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name) as info:
+        _pool.env_proxy("https://runapi.example/v1")
+    assert "s3cretpw" not in str(info.value)
+    client = RunAPIClient(api_key=KEY, base_url="https://runapi.example/v1", timeout=1.25)
+    with pytest.raises(ConfigurationError, match=name) as info:
+        client.chat_completion(body())
+    assert "s3cretpw" not in str(info.value)
