@@ -26,9 +26,12 @@ from langchain_core.exceptions import (
 )
 from langchain_core.tools import tool
 
+import langchain_runapi
 import runapi_client
-from langchain_runapi import ChatRunAPI, get_runapi_callback
+from langchain_runapi import ChatRunAPI, RateLimitError, get_runapi_callback
 from tests.support.fake_runapi import FakeRunAPI, Fault
+
+from ._mock import ScriptedServer
 
 
 @pytest.fixture
@@ -156,3 +159,22 @@ def test_model_retry_middleware_does_not_retry_a_bad_key(server: FakeRunAPI) -> 
     with pytest.raises(runapi_client.AuthenticationError):
         agent.invoke({"messages": [("user", "hi")]})
     assert len(server.chat_requests) == 1
+
+
+# ----------------------------------------------------- the adapter's error classes are the core's
+
+
+@pytest.fixture
+def scripted() -> ScriptedServer:
+    return ScriptedServer()
+
+
+def test_errors_are_the_core_classes(scripted: ScriptedServer) -> None:
+    scripted.json({"error": {"code": "rate_limited", "message": "slow down"}}, status=429)
+    with pytest.raises(RateLimitError) as info:
+        scripted.model().invoke("hi")
+    assert info.value.status_code == 429
+    import runapi_client
+
+    for name in runapi_client.errors.ERROR_CLASSES:
+        assert getattr(langchain_runapi, name) is getattr(runapi_client, name)
