@@ -1,6 +1,7 @@
 """One behaviour in both adapters: each case of the model policy through ``ChatRunAPI`` and
 ``RunAPILLM`` side by side, against the GLM emulator over real sockets. The request each sends,
-the warning each gives and the outcome each returns must be the same (issue 11's table)."""
+the warning each gives and the outcome each returns must be the same (docs/policy.md, "One
+behaviour in both adapters")."""
 
 from __future__ import annotations
 
