@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from ._mock import ScriptedServer, sample, sse
 
@@ -24,9 +24,10 @@ def server() -> ScriptedServer:
     return ScriptedServer()
 
 
-def collect(chunks: Iterator[AIMessageChunk]) -> AIMessageChunk:
+def collect(chunks: Iterator[BaseMessage]) -> AIMessageChunk:
     full: AIMessageChunk | None = None
     for chunk in chunks:
+        assert isinstance(chunk, AIMessageChunk)
         full = chunk if full is None else full + chunk
     assert full is not None
     return full
@@ -47,10 +48,11 @@ def completion(message: dict[str, Any], **choice: Any) -> dict[str, Any]:
 
 
 def test_invoke_plain_answer_usage_and_cost(server: ScriptedServer) -> None:
-    server.json(sample("glm-4.6.nonstream.json"), **{"x-request-id": "req-1"})
+    server.json(sample("glm-4.6.nonstream.json"), 200, **{"x-request-id": "req-1"})
     msg = server.model().invoke("Hello")
 
     assert isinstance(msg, AIMessage)
+    assert isinstance(msg.content, str)
     assert msg.content.startswith("\nHello! I'm here")  # GLM's leading newline is kept
     assert msg.usage_metadata == {
         "input_tokens": 81,

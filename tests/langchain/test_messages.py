@@ -106,7 +106,11 @@ def test_user_text_and_image_stay_a_parts_list_for_vision_models(fake: FakeRunAP
 def test_tool_image_on_text_only_model_is_refused_before_sending(fake: FakeRunAPI) -> None:
     before = len(fake.chat_requests)
     refused = r"'image_url' content part, but glm-4\.6 reads text only\. Use a vision model"
-    for content in ([IMAGE_BLOCK], [{"type": "text", "text": "Here:"}, IMAGE_BLOCK]):
+    contents: list[list[str | dict[Any, Any]]] = [
+        [IMAGE_BLOCK],
+        [{"type": "text", "text": "Here:"}, IMAGE_BLOCK],
+    ]
+    for content in contents:
         with pytest.raises(ConfigurationError, match=refused):
             llm_on(fake).invoke([*TOOL_TURN, ToolMessage(content, tool_call_id="c1")])
     assert len(fake.chat_requests) == before
@@ -114,7 +118,10 @@ def test_tool_image_on_text_only_model_is_refused_before_sending(fake: FakeRunAP
 
 def test_tool_image_reaches_a_vision_model_as_an_image_url_part(fake: FakeRunAPI) -> None:
     llm = llm_on(fake, model="glm-4.6v", price={"input": 0.3, "output": 0.9})
-    content = [{"type": "text", "text": "Here is the screen:"}, IMAGE_BLOCK]
+    content: list[str | dict[Any, Any]] = [
+        {"type": "text", "text": "Here is the screen:"},
+        IMAGE_BLOCK,
+    ]
     llm.invoke([*TOOL_TURN, ToolMessage(content, tool_call_id="c1")])
     sent = fake.chat_requests[-1]["body"]["messages"][-1]
     assert sent == {

@@ -11,17 +11,18 @@ import asyncio
 import json
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from langchain.agents import create_agent
 from langchain.agents.middleware import LLMToolSelectorMiddleware
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from typing_extensions import TypedDict
 
 import tests.support.fake_runapi as fake_runapi
@@ -82,16 +83,17 @@ def llm_on(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:
     return ChatRunAPI(**{"model": "glm-4.6", "api_key": "k", "base_url": fake.base_url, **kwargs})
 
 
-def collect(chunks: Iterator[AIMessageChunk]) -> AIMessageChunk:
+def collect(chunks: Iterator[BaseMessage]) -> AIMessageChunk:
     full: AIMessageChunk | None = None
     for chunk in chunks:
+        assert isinstance(chunk, AIMessageChunk)
         full = chunk if full is None else full + chunk
     assert full is not None
     return full
 
 
 async def _acollect(llm: Any, prompt: str) -> AIMessageChunk:
-    full = None
+    full: AIMessageChunk | None = None
     async for chunk in llm.astream(prompt):
         full = chunk if full is None else full + chunk
     assert full is not None
@@ -182,13 +184,16 @@ def test_structured_output_prose_answer_parses_to_none(server: ScriptedServer) -
     ],
 )
 def test_structured_output_parse_failure_keeps_raw(
-    server: ScriptedServer, schema: Any, method: str, answer: dict[str, Any]
+    server: ScriptedServer,
+    schema: Any,
+    method: Literal["json_mode", "json_schema"],
+    answer: dict[str, Any],
 ) -> None:
     server.json(answer)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # json_schema on GLM is adapted, with a warning
         out = server.model().with_structured_output(
-            schema, method=method, include_raw=True  # type: ignore[arg-type]
+            schema, method=method, include_raw=True
         ).invoke("Rome?")
     assert isinstance(out["raw"], AIMessage)
     assert out["raw"].response_metadata["cost"] > 0
@@ -283,16 +288,18 @@ def test_function_calling_parses_as_chat_openai_does(
         model="glm-4.6", api_key="k", max_retries=0, http_client=httpx.Client(transport=transport())
     )
     openai = ChatOpenAI(
-        model="glm-4.6", api_key="k", max_retries=0, http_client=httpx.Client(transport=transport())
+        model="glm-4.6",
+        api_key=SecretStr("k"),
+        max_retries=0,
+        http_client=httpx.Client(transport=transport()),
     )
-    outcomes = [
-        _outcome(
-            lambda llm=llm: llm.with_structured_output(
-                schema, method="function_calling", include_raw=include_raw
-            ).invoke("Oslo?")
-        )
-        for llm in (ours, openai)
-    ]
+
+    def structured(llm: BaseChatModel) -> Callable[[], Any]:
+        return lambda: llm.with_structured_output(
+            schema, method="function_calling", include_raw=include_raw
+        ).invoke("Oslo?")
+
+    outcomes = [_outcome(structured(llm)) for llm in (ours, openai)]
     ours_outcome, openai_outcome = outcomes
     if include_raw and openai_outcome == {"parsed": None, "parsing_error": None}:
         # Where ChatOpenAI's include_raw is silent about why nothing parsed, ours says why.

@@ -49,8 +49,8 @@ def test_text_tokens_are_the_cores_estimate(model: ChatRunAPI) -> None:
 
 
 def test_cjk_counts_about_a_token_per_character(model: ChatRunAPI) -> None:
-    english = [HumanMessage("a" * 300)]
-    chinese = [HumanMessage("字" * 300)]
+    english: list[BaseMessage] = [HumanMessage("a" * 300)]
+    chinese: list[BaseMessage] = [HumanMessage("字" * 300)]
     # 300 ASCII bytes / 3 = 100; 300 CJK characters are 900 bytes / 3 = 300.
     assert model.get_num_tokens_from_messages(chinese) - model.get_num_tokens_from_messages(
         english
@@ -175,7 +175,7 @@ def test_v1_answers_still_scale_by_their_reported_usage() -> None:
         "Let me check.",
         tool_calls=[call],
         additional_kwargs={"reasoning_content": "The user wants the weather. " * 20},
-        usage_metadata=usage,  # type: ignore[arg-type]
+        usage_metadata=usage,
         response_metadata=metadata,
     )
     v1 = AIMessage(
@@ -185,7 +185,7 @@ def test_v1_answers_still_scale_by_their_reported_usage() -> None:
             call,
         ],
         tool_calls=[call],
-        usage_metadata=usage,  # type: ignore[arg-type]
+        usage_metadata=usage,
         response_metadata={**metadata, "output_version": "v1"},
     )
     tail: list[BaseMessage] = [ToolMessage("Sunny", tool_call_id="c1")]

@@ -10,7 +10,19 @@ import httpx
 
 from llama_index_runapi import RunAPILLM
 from tests.support.wire import snapshot
-from tests.support.wire import wire_sample as sample  # noqa: F401 (re-exported to the tests)
+from tests.support.wire import wire_sample as sample
+
+__all__ = [
+    "Server",
+    "call_delta",
+    "chunk",
+    "json_response",
+    "make_llm",
+    "sample",
+    "sse_of",
+    "sse_response",
+    "tool_call_completion",
+]
 
 
 def json_response(
@@ -95,7 +107,9 @@ def call_delta(index: int, id: str | None, name: str | None, arguments: str) -> 
     return delta
 
 
-def tool_call_completion(name: str, arguments: dict[str, Any], model: str = "glm-4.6") -> dict:
+def tool_call_completion(
+    name: str, arguments: dict[str, Any], model: str = "glm-4.6"
+) -> dict[str, Any]:
     return {
         "id": "x",
         "model": model,

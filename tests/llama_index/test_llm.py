@@ -9,6 +9,7 @@ import logging
 import pytest
 from llama_index.core.base.llms.types import (
     ChatMessage,
+    ChatResponse,
     ImageBlock,
     MessageRole,
     TextBlock,
@@ -143,7 +144,7 @@ def test_stream_native_shape() -> None:
     assert body["stream_options"] == {"include_usage": True}
 
 
-def _check_normalised(responses: list) -> None:
+def _check_normalised(responses: list[ChatResponse]) -> None:
     # The two reasoning-only chunks come first and are yielded, not skipped.
     assert len(responses) == 5
     assert [r.additional_kwargs.get("thinking_delta") for r in responses[:2]] == ["\n", "1"]
@@ -157,6 +158,7 @@ def _check_normalised(responses: list) -> None:
     assert isinstance(text, TextBlock) and text.text == "模型"
     assert final.message.content == "模型"
     # usage came in its own choices: [] chunk, the last one: cost rides there
+    assert final.raw is not None
     assert final.raw["choices"] == []
     assert final.additional_kwargs["completion_tokens"] == 1024
     assert final.additional_kwargs["cache_read_tokens"] == 7

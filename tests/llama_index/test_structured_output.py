@@ -5,6 +5,8 @@ or not, while a model that takes ``tool_choice`` gets ``"required"`` and no inst
 
 from __future__ import annotations
 
+from typing import Any
+
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.prompts import PromptTemplate
 from pydantic import BaseModel
@@ -126,7 +128,7 @@ class Joke(BaseModel):
 JOKE_PROMPT = PromptTemplate("A joke about {topic}.")
 
 
-def hint_of(body: dict) -> str | None:
+def hint_of(body: dict[str, Any]) -> str | None:
     first = body["messages"][0]
     return first["content"] if first["role"] == "system" else None
 

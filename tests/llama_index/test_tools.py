@@ -7,6 +7,7 @@ the point."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 import pytest
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
@@ -299,7 +300,12 @@ async def test_astream_keeps_the_first_tool_call_when_parallel_calls_are_off() -
 async def test_function_agent_without_parallel_calls_runs_one_tool_per_step() -> None:
     with FakeRunAPI(stream_shape="native") as fake:
         llm = RunAPILLM(api_key="k", base_url=fake.base_url)
-        agent = FunctionAgent(tools=TOOLS, llm=llm, allow_parallel_tool_calls=False)
+        # FunctionAgent's tools: list[BaseTool | Callable] is invariant; a list of tools is fine.
+        agent = FunctionAgent(
+            tools=TOOLS,  # type: ignore[arg-type]
+            llm=llm,
+            allow_parallel_tool_calls=False,
+        )
         handler = agent.run(BOTH)
         first_step: list[str] = []
         async for event in handler.stream_events():
@@ -338,7 +344,7 @@ def test_predict_and_call_with_a_failing_tool() -> None:
 async def test_no_second_retry_layer_in_llama_index_paths() -> None:
     # max_retries=2: three requests at most, whichever LlamaIndex path makes the call.
     busy = json_response(b'{"error": "No active channel available"}', 503, **{"retry-after": "0"})
-    paths = {
+    paths: dict[str, Callable[[RunAPILLM], Awaitable[object]]] = {
         "predict_and_call": lambda llm: llm.apredict_and_call([WEATHER], user_msg="Paris?"),
         "structured_predict": lambda llm: llm.astructured_predict(Song, PROMPT, topic="x"),
         "FunctionAgent": lambda llm: FunctionAgent(tools=[WEATHER], llm=llm).run("Paris?"),

@@ -78,13 +78,13 @@ def test_bad_settings(kwargs: dict[str, Any]) -> None:
 
 def test_constructor_settings_of_the_wrong_type_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="not a string"):
-        RunAPIClient(api_key=KEY, timeout="5")  # type: ignore[arg-type]
+        RunAPIClient(api_key=KEY, timeout="5")
     with pytest.raises(ConfigurationError, match=r"httpx\.Timeout"):
-        RunAPIClient(api_key=KEY, timeout=httpx.Timeout(5))  # type: ignore[arg-type]
+        RunAPIClient(api_key=KEY, timeout=httpx.Timeout(5))
     with pytest.raises(ConfigurationError, match="'X-Secret' is int"):
-        RunAPIClient(api_key=KEY, default_headers={"X-Secret": 12345})  # type: ignore[dict-item]
+        RunAPIClient(api_key=KEY, default_headers={"X-Secret": 12345})
     with pytest.raises(ConfigurationError, match="dict of header names"):
-        RunAPIClient(api_key=KEY, default_headers=["X-A"])  # type: ignore[arg-type]
+        RunAPIClient(api_key=KEY, default_headers=["X-A"])
     assert RunAPIClient(api_key=KEY, timeout=5).config.timeout == 5.0
 
 

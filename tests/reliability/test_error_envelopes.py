@@ -38,7 +38,8 @@ def test_a_200_error_envelope_with_a_transient_code_is_retried(
 ) -> None:
     server.enqueue(Fault.status(200, body=OVERLOADED))
     result = complete(mode, server, body("retry me"))
-    assert "retry me" in result.completion["choices"][0]["message"]["content"]
+    content = result.completion["choices"][0]["message"]["content"]
+    assert content is not None and "retry me" in content
     assert len(server.chat_requests) == 2
 
     server.reset_state()

@@ -14,6 +14,7 @@ import http.client
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,6 +33,7 @@ class _ForwardProxy:
     def __init__(self, origin: str) -> None:
         self.seen: list[tuple[str, str, str | None]] = []  # method, target, Authorization
         target = urlsplit(origin)
+        host = cast(str, target.hostname)  # the origin is an http:// URL: it has a host
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,7 +42,7 @@ class _ForwardProxy:
             def do_POST(self) -> None:
                 proxy.seen.append(("POST", self.path, self.headers.get("Authorization")))
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                upstream = http.client.HTTPConnection(host, target.port, timeout=10)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                     upstream.request("POST", urlsplit(self.path).path, body, headers)
@@ -92,7 +94,7 @@ def test_sync_calls_and_streams_go_through_the_proxy(proxied_env: _ForwardProxy)
     with RunAPIClient(api_key="sk-proxy", base_url="http://runapi.test:8001", max_retries=0) as c:
         assert _pool.direct_transport(c.http) is not None  # the fast path stays on
         answer = c.chat_completion(BODY).completion["choices"][0]["message"]["content"]
-        assert "You said" in answer
+        assert answer is not None and "You said" in answer
         streamed = "".join(
             choice.get("delta", {}).get("content") or ""
             for chunk in c.stream_chat_completion(BODY)
@@ -132,7 +134,8 @@ def test_no_proxy_sends_straight_to_the_host(
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     with RunAPIClient(api_key="sk-direct", base_url=server.base_url, max_retries=0) as c:
         assert _pool.direct_transport(c.http) is not None
-        assert "You said" in c.chat_completion(BODY).completion["choices"][0]["message"]["content"]
+        direct = c.chat_completion(BODY).completion["choices"][0]["message"]["content"]
+        assert direct is not None and "You said" in direct
     assert proxied_env.seen == []
 
 

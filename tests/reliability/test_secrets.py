@@ -10,6 +10,7 @@ import json
 import logging
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -56,10 +57,11 @@ def _leaky_run(server: FakeRunAPI) -> list[BaseException]:
     server.enqueue(Fault.status(429, retry_after="0"), Fault.reset())
     complete("sync", server, body())
     server.enqueue(Fault.status(503), Fault.html(502), Fault.status(401), Fault.cut_stream(after=2))
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: complete("async", server, body(), max_retries=1),
         lambda: complete("sync", server, body(), max_retries=0),
-    ):
+    ]
+    for call in calls:
         try:
             call()
         except RunAPIError as exc:

@@ -20,7 +20,7 @@ from runapi_client.policy import (
     recover_tool_call,
 )
 
-WEATHER = {
+WEATHER: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
