@@ -109,7 +109,8 @@ def _run_worker(client: str, base_url: str, sizes: list[int]) -> dict[str, Any]:
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"failed: {tail[:200]}"}
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    report: dict[str, Any] = json.loads(lines[-1])
+    return report
 
 
 def _median(values: list[float]) -> float | None:

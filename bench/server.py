@@ -5,11 +5,11 @@ base URL on the first stdout line and serves until killed, like ``tests.support.
 
 It answers ``POST /v1/chat/completions``, non-streamed and streamed (``X-Fake-Chunks: N`` for
 an N-chunk answer), with the same bytes as the emulator: the answers come from the emulator's
-own rendering and memo (``_Answers``, ``_fill``, ``FakeRunAPI._head``), the response heads have
-the same headers in the same order, and streams the same chunked ``data:`` framing. Nothing
-else: no faults, no key check, no request log, no models or embeddings; anything that is not a
-chat completion gets a 404 and the connection is closed. The reliability tests use
-``tests.support.fake_runapi``.
+own rendering and memo (``RenderedAnswers``, ``fill``), the response heads from its
+``response_head`` with the same headers in the same order, the ids from its ``RequestIds``,
+and streams have the same chunked ``data:`` framing. Nothing else: no faults, no key check, no
+request log, no models or embeddings; anything that is not a chat completion gets a 404 and
+the connection is closed. The reliability tests use ``tests.support.fake_runapi``.
 
 Why: the emulator's connection handling (``StreamReader``/``StreamWriter`` coroutines, kept
 for its faults, stalls and cuts) costs more server CPU per request than the answer itself, and
@@ -23,14 +23,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import sys
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from tests.support.fake_runapi import FakeRunAPI, _Answers, _fill
+from tests.support.fake_runapi import (
+    RenderedAnswers,
+    RequestIds,
+    created_field,
+    fill,
+    response_head,
+)
 
 _STREAM_BATCH = 64
 _NOT_FOUND = json.dumps(
@@ -48,15 +53,15 @@ def _frame(payload: str) -> bytes:
 
 
 class _Server:
-    """What all connections share: the stream shape, the id counter and the answers memo."""
+    """What all connections share: the stream shape, the request ids and the answers memo."""
 
     def __init__(self, stream_shape: str) -> None:
         self.stream_shape = stream_shape
-        self._counter = itertools.count(1)  # read by FakeRunAPI._request_id
-        self.answers = _Answers()
+        self.ids = RequestIds()
+        self.answers = RenderedAnswers()
 
     def request_id(self) -> str:
-        return FakeRunAPI._request_id(self)  # type: ignore[arg-type]
+        return self.ids.next()
 
 
 class _Connection(asyncio.Protocol):
@@ -122,7 +127,7 @@ class _Connection(asyncio.Protocol):
 
     def _not_found(self, message: bytes = _NOT_FOUND) -> None:
         assert self.transport is not None
-        head = FakeRunAPI._head(
+        head = response_head(
             404,
             {
                 "Content-Type": "application/json",
@@ -150,7 +155,7 @@ class _Connection(asyncio.Protocol):
             return
         keep_alive = headers.get("connection", "").lower() != "close"
         request_id = self.server.request_id()
-        created = f'"created":{int(time.time())}'
+        created = created_field(int(time.time()))
         n_chunks = int(headers.get("x-fake-chunks") or 0)
         answers = self.server.answers
         if body.get("stream"):
@@ -164,7 +169,7 @@ class _Connection(asyncio.Protocol):
             }
             if not keep_alive:
                 stream_headers["Connection"] = "close"
-            head = FakeRunAPI._head(200, stream_headers)
+            head = response_head(200, stream_headers)
             if n_chunks:
                 self.busy = True
                 self.transport.write(head)
@@ -173,12 +178,12 @@ class _Connection(asyncio.Protocol):
                 )
                 return
             parts = [head]
-            parts += [_frame(_fill(event, request_id, created)) for event in events]
+            parts += [_frame(fill(event, request_id, created)) for event in events]
             parts.append(b"0\r\n\r\n")
             self.transport.write(b"".join(parts))
         else:
             (rendered,) = answers.get(raw, body, None, n_chunks)
-            data = _fill(rendered, request_id, created).encode()
+            data = fill(rendered, request_id, created).encode()
             response_headers = {
                 "Content-Type": "application/json",
                 "Content-Length": str(len(data)),
@@ -186,7 +191,7 @@ class _Connection(asyncio.Protocol):
             }
             if not keep_alive:
                 response_headers["Connection"] = "close"
-            self.transport.write(FakeRunAPI._head(200, response_headers) + data)
+            self.transport.write(response_head(200, response_headers) + data)
         if not keep_alive:
             self.transport.close()
             self.transport = None
@@ -198,7 +203,7 @@ class _Connection(asyncio.Protocol):
         try:
             batch: list[bytes] = []
             for event in events:
-                batch.append(_frame(_fill(event, request_id, created)))
+                batch.append(_frame(fill(event, request_id, created)))
                 if len(batch) == _STREAM_BATCH:
                     if not await self._write(b"".join(batch)):
                         return

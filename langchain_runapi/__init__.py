@@ -1,15 +1,18 @@
 """LangChain adapter for RunAPI: ``ChatRunAPI``, ``RunAPIEmbeddings``, ``get_runapi_callback``
 and the error classes of the core (``runapi_client.errors``)."""
 
-from runapi_client import Price, errors
+from runapi_client import Price
+from runapi_client import errors as _core_errors
 from runapi_client.errors import *  # noqa: F403  (the error classes: errors.__all__)
 
 from .callbacks import RunAPIUsage, get_runapi_callback
 from .chat_models import ChatRunAPI
 from .embeddings import RunAPIEmbeddings
 
+# (The core's module by its own name: importing the .errors submodule below binds ``errors``
+# here to langchain_runapi.errors, the LangChain twins.)
 __all__ = [
-    *errors.__all__,
+    *_core_errors.__all__,
     "ChatRunAPI",
     "Price",
     "RunAPIEmbeddings",

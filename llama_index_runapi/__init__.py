@@ -10,14 +10,15 @@ print(usage.total_cost)
 ```
 """
 
-from runapi_client import Price, UsageTracker, errors, track_usage
+from runapi_client import Price, UsageTracker, track_usage
+from runapi_client import errors as _core_errors
 from runapi_client.errors import *  # noqa: F403  (the error classes: errors.__all__)
 
 from .base import DEFAULT_MODEL, RunAPILLM
 from .embeddings import RunAPIEmbedding
 
 __all__ = [
-    *errors.__all__,
+    *_core_errors.__all__,
     "DEFAULT_MODEL",
     "Price",
     "RunAPIEmbedding",

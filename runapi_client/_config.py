@@ -146,8 +146,8 @@ def check_timeout(timeout: object, *, source: str = "timeout") -> Timeout:
     """Seconds as a float, None for no timeout, or an ``httpx.Timeout`` (kept as
     :class:`Timeouts`); anything else is a ``ConfigurationError`` (not a ``TypeError`` from
     comparing it), since it arrives from user settings and options."""
-    if timeout is None:
-        return None
+    if timeout is None or isinstance(timeout, Timeouts):  # (checked when it was made)
+        return timeout
     if _seconds(timeout):
         return float(timeout)  # type: ignore[arg-type]
     if isinstance(timeout, httpx.Timeout):

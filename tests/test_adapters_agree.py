@@ -1,6 +1,7 @@
 """One behaviour in both adapters: each case of the model policy through ``ChatRunAPI`` and
 ``RunAPILLM`` side by side, against the GLM emulator over real sockets. The request each sends,
-the warning each gives and the outcome each returns must be the same (issue 11's table)."""
+the warning each gives and the outcome each returns must be the same (docs/policy.md, "One
+behaviour in both adapters")."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from runapi_client import (
     InsufficientCreditsError,
     NotFoundError,
     RedirectError,
+    RunAPIError,
     UsageLimitError,
 )
 from runapi_client.policy import TOOL_CALL_INSTRUCTION
@@ -68,7 +70,8 @@ def model(adapter: str, fake: FakeRunAPI, **kwargs: Any) -> Any:
 
 
 def last_body(fake: FakeRunAPI) -> dict[str, Any]:
-    return fake.chat_requests[-1]["body"]
+    body: dict[str, Any] = fake.chat_requests[-1]["body"]
+    return body
 
 
 def tool_fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +191,7 @@ def test_json_text_instead_of_a_call_still_parses(
 
 
 def test_the_reasoning_of_the_turn_in_progress_goes_back_in_both(fake: FakeRunAPI) -> None:
-    call = {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}
+    call: dict[str, Any] = {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}
     lc_history = [
         HumanMessage("Earlier?"),
         AIMessage("Done.", additional_kwargs={"reasoning_content": "settled"}),
@@ -236,7 +239,7 @@ def test_a_misspelt_keyword_is_caught_with_a_did_you_mean(adapter: str) -> None:
     with pytest.raises(ConfigurationError, match="temprature \\(did you mean 'temperature'\\?\\)"):
         cls(api_key="k", temprature=0.2)
     llm = cls(api_key="k", frequency_penalty=0.5)  # a request field: sent in the body
-    extra = llm.model_kwargs if adapter == "langchain" else llm.additional_kwargs
+    extra = llm.model_kwargs if isinstance(llm, ChatRunAPI) else llm.additional_kwargs
     assert extra == {"frequency_penalty": 0.5}
 
 
@@ -283,7 +286,7 @@ def ask(adapter: str, llm: Any, *, stream: bool = False) -> Any:
 )
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_provider_codes_decide_the_error_and_are_not_retried(
-    adapter: str, fault: str, cls: type, fake: FakeRunAPI
+    adapter: str, fault: str, cls: type[RunAPIError], fake: FakeRunAPI
 ) -> None:
     llm = model(adapter, fake, default_headers={"X-Fake-Fault": fault})
     with pytest.raises(cls) as info:

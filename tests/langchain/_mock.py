@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 
 from langchain_runapi import ChatRunAPI
-from tests.support.wire import wire_sample as sample  # noqa: F401 (re-exported to the tests)
+from tests.support.wire import wire_sample as sample
+
+__all__ = ["ScriptedServer", "sample", "sse"]
 
 
 def sse(*chunks: dict[str, Any], done: bool = True) -> bytes:

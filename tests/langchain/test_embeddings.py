@@ -47,7 +47,7 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError):
         RunAPIEmbeddings(api_key="k", base_url="ftp://nope")
     with pytest.raises(ValueError):
-        RunAPIEmbeddings(api_key="k", not_a_setting=1)  # type: ignore[call-arg]
+        RunAPIEmbeddings(api_key="k", not_a_setting=1)
 
 
 def test_documents_are_batched_by_chunk_size_in_order() -> None:

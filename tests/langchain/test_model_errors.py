@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
+from collections.abc import Iterator
 
 import pytest
 from langchain_core.exceptions import (
@@ -26,20 +27,23 @@ from langchain_core.exceptions import (
 )
 from langchain_core.tools import tool
 
+import langchain_runapi
 import runapi_client
-from langchain_runapi import ChatRunAPI, get_runapi_callback
+from langchain_runapi import ChatRunAPI, RateLimitError, get_runapi_callback
 from tests.support.fake_runapi import FakeRunAPI, Fault
+
+from ._mock import ScriptedServer
 
 
 @pytest.fixture
-def server() -> FakeRunAPI:
+def server() -> Iterator[FakeRunAPI]:
     with FakeRunAPI(stream_shape="native") as fake:
-        yield fake  # type: ignore[misc]
+        yield fake
 
 
 def _model(server: FakeRunAPI, **kwargs: object) -> ChatRunAPI:
     settings: dict[str, object] = {"api_key": "k", "max_retries": 0, **kwargs}
-    return ChatRunAPI(model="glm-4.6", base_url=server.base_url, **settings)  # type: ignore[arg-type]
+    return ChatRunAPI(model="glm-4.6", base_url=server.base_url, **settings)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +63,7 @@ def test_each_status_is_both_classes(
     server: FakeRunAPI,
     status: int,
     core: type[Exception],
-    model_error: type[Exception],
+    model_error: type[ModelError],
     retryable: bool,
 ) -> None:
     llm = _model(server)
@@ -69,10 +73,10 @@ def test_each_status_is_both_classes(
             call()
         err = caught.value
         assert isinstance(err, model_error) and isinstance(err, runapi_client.RunAPIError)
-        assert err.is_retryable is retryable  # type: ignore[attr-defined]
-        assert err.status_code == status  # type: ignore[attr-defined]
-        assert err.request_id  # type: ignore[attr-defined]
-        assert str(err) == err.message  # type: ignore[attr-defined]
+        assert err.is_retryable is retryable
+        assert err.status_code == status
+        assert err.request_id
+        assert str(err) == err.message
 
 
 def test_async_calls_raise_the_same_classes(server: FakeRunAPI) -> None:
@@ -94,7 +98,7 @@ def test_a_too_long_prompt_is_a_context_overflow(server: FakeRunAPI) -> None:
     with pytest.raises(ContextOverflowError) as caught:
         _model(server).invoke("hi")
     assert isinstance(caught.value, runapi_client.BadRequestError)
-    assert caught.value.code == "context_length_exceeded"  # type: ignore[attr-defined]
+    assert caught.value.code == "context_length_exceeded"
 
 
 def test_a_broken_stream_keeps_its_partial_answer(server: FakeRunAPI) -> None:
@@ -105,7 +109,7 @@ def test_a_broken_stream_keeps_its_partial_answer(server: FakeRunAPI) -> None:
         for chunk in llm.stream("What is 2 + 3?"):
             chunks.append(chunk)
     assert isinstance(caught.value, ModelConnectionError) and caught.value.is_retryable
-    assert chunks and caught.value.partial is not None  # type: ignore[attr-defined]
+    assert chunks and caught.value.partial is not None
 
     server.enqueue(Fault.reset())  # before any byte: a connection error
     with pytest.raises(ModelConnectionError) as refused:
@@ -134,9 +138,10 @@ def test_converted_errors_pickle_and_keep_the_cause(server: FakeRunAPI) -> None:
     server.enqueue(Fault.status(401))
     with pytest.raises(ModelAuthenticationError) as caught:
         _model(server).invoke("hi")
+    assert isinstance(caught.value, runapi_client.RunAPIError)
     again = pickle.loads(pickle.dumps(caught.value))
     assert type(again) is type(caught.value)
-    assert again.status_code == 401 and again.message == caught.value.message  # type: ignore[attr-defined]
+    assert again.status_code == 401 and again.message == caught.value.message
 
 
 def test_model_retry_middleware_does_not_retry_a_bad_key(server: FakeRunAPI) -> None:
@@ -156,3 +161,22 @@ def test_model_retry_middleware_does_not_retry_a_bad_key(server: FakeRunAPI) -> 
     with pytest.raises(runapi_client.AuthenticationError):
         agent.invoke({"messages": [("user", "hi")]})
     assert len(server.chat_requests) == 1
+
+
+# ----------------------------------------------------- the adapter's error classes are the core's
+
+
+@pytest.fixture
+def scripted() -> ScriptedServer:
+    return ScriptedServer()
+
+
+def test_errors_are_the_core_classes(scripted: ScriptedServer) -> None:
+    scripted.json({"error": {"code": "rate_limited", "message": "slow down"}}, status=429)
+    with pytest.raises(RateLimitError) as info:
+        scripted.model().invoke("hi")
+    assert info.value.status_code == 429
+    import runapi_client
+
+    for name in runapi_client.errors.ERROR_CLASSES:
+        assert getattr(langchain_runapi, name) is getattr(runapi_client, name)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessageChunk
 
+import langchain_runapi
 from langchain_runapi import ChatRunAPI, IncompleteStreamError
 
 from ._mock import ScriptedServer, sample, sse
@@ -106,8 +107,10 @@ class _AsyncEndless(_Endless, httpx.AsyncByteStream):
 
 
 def _endless_model(body: _Endless) -> ChatRunAPI:
+    assert isinstance(body, (httpx.SyncByteStream, httpx.AsyncByteStream))  # one of the two
+    stream = body
     def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, stream=body, headers={"content-type": "text/event-stream"})  # type: ignore[arg-type]
+        return httpx.Response(200, stream=stream, headers={"content-type": "text/event-stream"})
 
     async def arespond(request: httpx.Request) -> httpx.Response:
         return respond(request)
@@ -160,3 +163,25 @@ async def test_astream_cut_short_raises_after_every_delta() -> None:
     assert received == ["Hel", "lo"]
     assert info.value.partial is not None
     assert info.value.partial["choices"][0]["message"]["content"] == "Hello"
+
+
+# ----------------------------------------------------------------------------- a stream cut short
+
+
+@pytest.fixture
+def server() -> ScriptedServer:
+    return ScriptedServer()
+
+
+def _chunk(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"id": "x1", "model": "glm-4.6", "choices": [{"index": 0, "delta": delta, **extra}]}
+
+
+def test_stream_cut_short_raises_after_delivering_chunks(server: ScriptedServer) -> None:
+    server.stream(sse(_chunk({"content": "Hello"}), done=False))
+    received: list[AIMessageChunk] = []
+    with pytest.raises(langchain_runapi.IncompleteStreamError) as info:
+        for chunk in server.model().stream("x"):
+            received.append(chunk)
+    assert received[0].content == "Hello"
+    assert info.value.partial is not None

@@ -40,7 +40,7 @@ def glm46_cost(usage: dict[str, Any]) -> float:
     """By hand: $0.30 in (uncached), $0.06 cache read, $1.10 out, per 1M tokens."""
     prompt = usage["prompt_tokens"]
     cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
-    return ((prompt - cached) * 0.30 + cached * 0.06 + usage["completion_tokens"] * 1.10) / 1e6
+    return float((prompt - cached) * 0.30 + cached * 0.06 + usage["completion_tokens"] * 1.10) / 1e6
 
 
 # ------------------------------------------------------------------------------ stream shapes

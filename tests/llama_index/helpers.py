@@ -10,7 +10,19 @@ import httpx
 
 from llama_index_runapi import RunAPILLM
 from tests.support.wire import snapshot
-from tests.support.wire import wire_sample as sample  # noqa: F401 (re-exported to the tests)
+from tests.support.wire import wire_sample as sample
+
+__all__ = [
+    "Server",
+    "call_delta",
+    "chunk",
+    "json_response",
+    "make_llm",
+    "sample",
+    "sse_of",
+    "sse_response",
+    "tool_call_completion",
+]
 
 
 def json_response(
@@ -76,3 +88,50 @@ def make_llm(*responses: httpx.Response, **kwargs: Any) -> tuple[RunAPILLM, Serv
         **kwargs,
     )
     return llm, server
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "delta": delta}
+    if finish:
+        choice["finish_reason"] = finish
+    return {"id": "t1", "created": 1, "model": "glm-4.6", "choices": [choice], **extra}
+
+
+def call_delta(index: int, id: str | None, name: str | None, arguments: str) -> dict[str, Any]:
+    delta: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
+    if id:
+        delta["id"] = id
+        delta["type"] = "function"
+    if name:
+        delta["function"]["name"] = name
+    return delta
+
+
+def tool_call_completion(
+    name: str, arguments: dict[str, Any], model: str = "glm-4.6"
+) -> dict[str, Any]:
+    return {
+        "id": "x",
+        "model": model,
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "reasoning_content": "Call it.",
+                    "tool_calls": [
+                        {
+                            "id": "call_9",
+                            "index": 0,
+                            "type": "function",
+                            "function": {"name": name, "arguments": json.dumps(arguments)},
+                        }
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
+    }

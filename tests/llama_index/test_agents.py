@@ -76,6 +76,7 @@ async def test_function_agent_calls_a_tool_and_answers_from_it(shape: str, vcr: 
     # The last streamed event carries the wire chunk with the usage, in either shape.
     check_shape(vcr, shape)
     last_raw = streamed[-1].raw
+    assert last_raw is not None
     assert last_raw["usage"]
     if recorded_shape(vcr) == "normalised":
         assert last_raw["choices"] == []

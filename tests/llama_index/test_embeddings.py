@@ -14,6 +14,7 @@ import pytest
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from llama_index_runapi import ConfigurationError
 from llama_index_runapi.embeddings import RunAPIEmbedding
 from runapi_client import AuthenticationError, Price, track_usage
 from tests.support.fake_embeddings import FakeEmbeddings as SharedFakeEmbeddings
@@ -41,6 +42,19 @@ def test_model_argument_sets_model_name() -> None:
     assert RunAPIEmbedding(model_name="text-embedding-ada-002", api_key="k").model_name == (
         "text-embedding-ada-002"
     )
+
+
+def test_embedding_takes_other_names_and_refuses_two_different_models() -> None:
+    from llama_index_runapi.embeddings import RunAPIEmbedding
+
+    embedding = RunAPIEmbedding(api_key="k", model_name="emb-a", api_base="http://127.0.0.1:9")
+    assert embedding.model_name == "emb-a"
+    assert embedding.base_url == "http://127.0.0.1:9"
+    assert RunAPIEmbedding(api_key="k", model="emb-a", model_name="emb-a").model_name == "emb-a"
+    with pytest.raises(ConfigurationError, match="keep model only"):
+        RunAPIEmbedding(api_key="k", model="emb-a", model_name="emb-b")
+    with pytest.raises(ConfigurationError, match="keep base_url only"):
+        RunAPIEmbedding(api_key="k", base_url="http://a:1", api_base="http://b:2")
 
 
 def test_batch_size_is_held_to_the_api_limit() -> None:

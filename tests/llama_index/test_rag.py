@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from llama_index.core import Document, Settings, VectorStoreIndex
+from llama_index.core.base.response.schema import StreamingResponse
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
+from llama_index.core.chat_engine.types import ChatMode
 from llama_index.core.embeddings import MockEmbedding
 
 from llama_index_runapi import RunAPILLM, track_usage
@@ -110,6 +112,7 @@ def test_streaming_query_engine(index: VectorStoreIndex, shape: str, vcr: Any) -
     engine = index.as_query_engine(llm=llm(shape), similarity_top_k=2, streaming=True)
     with track_usage() as usage:
         response = engine.query(QUESTION)
+        assert isinstance(response, StreamingResponse)
         pieces = list(response.response_gen)
     text = "".join(pieces)
     assert len(pieces) > 3  # really streamed
@@ -128,7 +131,7 @@ async def test_async_query_engine(index: VectorStoreIndex, vcr: Any) -> None:
 
 @pytest.mark.vcr
 def test_chat_engine_answers_with_context(index: VectorStoreIndex) -> None:
-    engine = index.as_chat_engine(chat_mode="context", llm=llm(), similarity_top_k=2)
+    engine = index.as_chat_engine(chat_mode=ChatMode.CONTEXT, llm=llm(), similarity_top_k=2)
     with track_usage() as usage:
         first = engine.chat("What is RunAPI?")
         second = engine.chat("And what does GLM-4.6 cost?")
@@ -141,7 +144,7 @@ def test_chat_engine_answers_with_context(index: VectorStoreIndex) -> None:
 @pytest.mark.vcr
 @pytest.mark.parametrize("shape", SHAPES)
 async def test_streaming_chat_engine(index: VectorStoreIndex, shape: str, vcr: Any) -> None:
-    engine = index.as_chat_engine(chat_mode="context", llm=llm(shape), similarity_top_k=2)
+    engine = index.as_chat_engine(chat_mode=ChatMode.CONTEXT, llm=llm(shape), similarity_top_k=2)
     response = await engine.astream_chat("What is RunAPI?")
     pieces = [piece async for piece in response.async_response_gen()]
     assert "What is RunAPI?" in "".join(pieces)

@@ -14,8 +14,8 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 
 from llama_index_runapi import IncompleteStreamError, RunAPILLM
-from tests.llama_index.helpers import make_llm, sse_of, sse_response
-from tests.llama_index.test_tools import ADD, chunk
+from tests.llama_index.helpers import chunk, make_llm, sse_of, sse_response
+from tests.llama_index.test_tools import ADD
 
 USER = [ChatMessage(role="user", content="Hi")]
 USAGE = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}

@@ -1,19 +1,32 @@
-"""Tool calling, predict_and_call and structured prediction over httpx.MockTransport."""
+"""Tool calling: what ``chat_with_tools`` sends (GLM takes ``tool_choice="auto"`` only), tool
+calls read back from whole and streamed answers, one call per turn when parallel calls are off
+(streamed, async and in a ``FunctionAgent``), and ``predict_and_call``. Over
+httpx.MockTransport, and against the GLM emulator where the emulator's own choice of calls is
+the point."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import pytest
-from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ToolCallBlock
-from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
-from pydantic import BaseModel
 
-from llama_index_runapi import ServerError
-from tests.llama_index.helpers import json_response, make_llm, sample, sse_of, sse_response
+from llama_index_runapi import RunAPILLM, ServerError
+from tests.llama_index.helpers import (
+    call_delta,
+    chunk,
+    json_response,
+    make_llm,
+    sample,
+    sse_of,
+    sse_response,
+    tool_call_completion,
+)
+from tests.llama_index.test_structured_output import PROMPT, Song
+from tests.support.fake_runapi import FakeRunAPI
 
 
 def get_weather(city: str) -> str:
@@ -28,23 +41,6 @@ def add(a: int, b: int) -> int:
 
 WEATHER = FunctionTool.from_defaults(fn=get_weather)
 ADD = FunctionTool.from_defaults(fn=add)
-
-
-def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "delta": delta}
-    if finish:
-        choice["finish_reason"] = finish
-    return {"id": "t1", "created": 1, "model": "glm-4.6", "choices": [choice], **extra}
-
-
-def call_delta(index: int, id: str | None, name: str | None, arguments: str) -> dict[str, Any]:
-    delta: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
-    if id:
-        delta["id"] = id
-        delta["type"] = "function"
-    if name:
-        delta["function"]["name"] = name
-    return delta
 
 
 # Two whole calls in ONE chunk (GLM sends parallel calls this way), then usage.
@@ -67,35 +63,7 @@ PARALLEL_SSE = sse_of(
 )
 
 
-def tool_call_completion(name: str, arguments: dict[str, Any], model: str = "glm-4.6") -> dict:
-    return {
-        "id": "x",
-        "model": model,
-        "object": "chat.completion",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "tool_calls",
-                "message": {
-                    "role": "assistant",
-                    "content": "",
-                    "reasoning_content": "Call it.",
-                    "tool_calls": [
-                        {
-                            "id": "call_9",
-                            "index": 0,
-                            "type": "function",
-                            "function": {"name": name, "arguments": json.dumps(arguments)},
-                        }
-                    ],
-                },
-            }
-        ],
-        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
-    }
-
-
-# ------------------------------------------------------------------------ request fields
+# --------------------------------------------------------------------------------- request fields
 
 
 def test_chat_with_tools_sends_only_what_glm_accepts() -> None:
@@ -281,6 +249,75 @@ def test_arguments_too_deeply_nested_to_parse_are_survived() -> None:
     assert (call.tool_name, call.tool_kwargs) == ("add", {})
 
 
+# --------------------------------------------- one tool call per turn when parallel calls are off
+
+
+def mul(a: int, b: int) -> int:
+    """Multiply two integers."""
+    return a * b
+
+
+TOOLS = [FunctionTool.from_defaults(fn=add), FunctionTool.from_defaults(fn=mul)]
+BOTH = "use add and mul on 2 and 5"  # the emulator calls every tool the user names, as GLM does
+
+
+def names(llm: RunAPILLM, response: ChatResponse) -> list[str]:
+    return [c.tool_name for c in llm.get_tool_calls_from_response(response)]
+
+
+def test_stream_keeps_the_first_tool_call_when_parallel_calls_are_off() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        responses = list(llm.stream_chat_with_tools(TOOLS, user_msg=BOTH))
+        assert "parallel_tool_calls" not in fake.chat_requests[-1]["body"]  # GLM rejects it
+        assert names(llm, responses[-1]) == ["add"]
+        assert len(responses[-1].message.additional_kwargs["tool_calls"]) == 1
+        assert all(
+            len(llm.get_tool_calls_from_response(r, error_on_no_tool_call=False)) <= 1
+            for r in responses
+        )
+        # Usage still arrives on the last response.
+        assert responses[-1].additional_kwargs["total_tokens"] > 0
+
+        allowed = list(
+            llm.stream_chat_with_tools(TOOLS, user_msg=BOTH, allow_parallel_tool_calls=True)
+        )
+        assert names(llm, allowed[-1]) == ["add", "mul"]
+
+
+async def test_astream_keeps_the_first_tool_call_when_parallel_calls_are_off() -> None:
+    with FakeRunAPI(stream_shape="normalised") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        gen = await llm.astream_chat_with_tools(TOOLS, user_msg=BOTH)
+        final = [r async for r in gen][-1]
+        assert names(llm, final) == ["add"]
+        gen = await llm.astream_chat_with_tools(
+            TOOLS, user_msg=BOTH, allow_parallel_tool_calls=True
+        )
+        assert names(llm, [r async for r in gen][-1]) == ["add", "mul"]
+
+
+async def test_function_agent_without_parallel_calls_runs_one_tool_per_step() -> None:
+    with FakeRunAPI(stream_shape="native") as fake:
+        llm = RunAPILLM(api_key="k", base_url=fake.base_url)
+        # FunctionAgent's tools: list[BaseTool | Callable] is invariant; a list of tools is fine.
+        agent = FunctionAgent(
+            tools=TOOLS,  # type: ignore[arg-type]
+            llm=llm,
+            allow_parallel_tool_calls=False,
+        )
+        handler = agent.run(BOTH)
+        first_step: list[str] = []
+        async for event in handler.stream_events():
+            if isinstance(event, ToolCallResult) and len(fake.chat_requests) == 1:
+                first_step.append(event.tool_name)
+        await handler
+        assert first_step == ["add"]
+
+
+# ------------------------------------------------------------------------------- predict_and_call
+
+
 def test_predict_and_call() -> None:
     llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")), model="glm-4.7")
     result = llm.predict_and_call([WEATHER], user_msg="Weather in Paris?")
@@ -307,7 +344,7 @@ def test_predict_and_call_with_a_failing_tool() -> None:
 async def test_no_second_retry_layer_in_llama_index_paths() -> None:
     # max_retries=2: three requests at most, whichever LlamaIndex path makes the call.
     busy = json_response(b'{"error": "No active channel available"}', 503, **{"retry-after": "0"})
-    paths = {
+    paths: dict[str, Callable[[RunAPILLM], Awaitable[object]]] = {
         "predict_and_call": lambda llm: llm.apredict_and_call([WEATHER], user_msg="Paris?"),
         "structured_predict": lambda llm: llm.astructured_predict(Song, PROMPT, topic="x"),
         "FunctionAgent": lambda llm: FunctionAgent(tools=[WEATHER], llm=llm).run("Paris?"),
@@ -323,96 +360,3 @@ async def test_apredict_and_call() -> None:
     llm, _ = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")), model="glm-4.7")
     result = await llm.apredict_and_call([WEATHER], user_msg="Weather in Paris?")
     assert result.response == "Sunny in Paris"
-
-
-# ------------------------------------------------------------------------- structured output
-
-
-class Song(BaseModel):
-    """A song."""
-
-    title: str
-    length_seconds: int
-
-
-PROMPT = PromptTemplate("Make up a song about {topic}.")
-
-
-def test_structured_predict_into_a_pydantic_model() -> None:
-    reply = tool_call_completion("Song", {"title": "Rain", "length_seconds": 180})
-    llm, server = make_llm(json_response(reply))
-    song = llm.structured_predict(Song, PROMPT, topic="rain")
-    assert song == Song(title="Rain", length_seconds=180)
-    body = server.body
-    assert body["tools"][0]["function"]["name"] == "Song"
-    assert body["tool_choice"] == "auto"  # the program requires a tool; GLM is asked in words
-    assert body["messages"][0]["role"] == "system"
-
-
-async def test_astructured_predict() -> None:
-    reply = tool_call_completion("Song", {"title": "Sun", "length_seconds": 90})
-    llm, _ = make_llm(json_response(reply))
-    assert await llm.astructured_predict(Song, PROMPT, topic="sun") == Song(
-        title="Sun", length_seconds=90
-    )
-
-
-def test_stream_structured_predict_into_a_pydantic_model() -> None:
-    body = sse_of(
-        chunk({"role": "assistant", "reasoning_content": "A song."}),
-        chunk({"tool_calls": [call_delta(0, "call_s", "Song", '{"title": "Ra')]}),
-        chunk({"tool_calls": [call_delta(0, None, None, 'in", "length_')]}),
-        chunk({"tool_calls": [call_delta(0, None, None, 'seconds": 180}')]}, "tool_calls"),
-    )
-    llm, _ = make_llm(sse_response(body))
-    partials = list(llm.stream_structured_predict(Song, PROMPT, topic="rain"))
-    assert partials, "nothing streamed"
-    final = partials[-1]
-    assert isinstance(final, Song)
-    assert final == Song(title="Rain", length_seconds=180)
-    # A partial object (title known, length not yet) appeared before the end.
-    assert any(
-        getattr(p, "title", None) == "Rain" and getattr(p, "length_seconds", None) is None
-        for p in partials[:-1]
-    )
-
-
-async def test_astream_structured_predict() -> None:
-    body = sse_of(
-        chunk({"tool_calls": [call_delta(0, "call_s", "Song", '{"title": "X", ')]}),
-        chunk({"tool_calls": [call_delta(0, None, None, '"length_seconds": 5}')]}, "tool_calls"),
-    )
-    llm, _ = make_llm(sse_response(body))
-    partials = [p async for p in await llm.astream_structured_predict(Song, PROMPT, topic="x")]
-    assert partials[-1] == Song(title="X", length_seconds=5)
-
-
-def test_as_structured_llm() -> None:
-    reply = tool_call_completion("Song", {"title": "Snow", "length_seconds": 60})
-    llm, _ = make_llm(json_response(reply))
-    structured = llm.as_structured_llm(Song)
-    response = structured.chat([ChatMessage(role="user", content="A song about snow")])
-    assert response.raw == Song(title="Snow", length_seconds=60)
-
-
-SONG_SSE = sse_of(
-    chunk({"role": "assistant", "reasoning_content": "A song."}),
-    chunk({"tool_calls": [call_delta(0, "call_s", "Song", '{"title": "Rain", ')]}),
-    chunk({"tool_calls": [call_delta(0, None, None, '"length_seconds": 60}')]}, "tool_calls"),
-)
-
-
-def test_as_structured_llm_streams_partial_objects() -> None:
-    llm, _ = make_llm(sse_response(SONG_SSE))
-    structured = llm.as_structured_llm(Song)
-    responses = list(structured.stream_chat([ChatMessage(role="user", content="A song")]))
-    assert responses[-1].raw == Song(title="Rain", length_seconds=60)
-    assert any(getattr(r.raw, "title", None) == "Rain" for r in responses[:-1])
-
-
-async def test_as_structured_llm_astream() -> None:
-    llm, _ = make_llm(sse_response(SONG_SSE))
-    structured = llm.as_structured_llm(Song)
-    gen = await structured.astream_chat([ChatMessage(role="user", content="A song")])
-    responses = [r async for r in gen]
-    assert responses[-1].raw == Song(title="Rain", length_seconds=60)

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from llama_index.core import Document, VectorStoreIndex
+from llama_index.core.chat_engine.types import ChatMode
 from llama_index.core.embeddings import MockEmbedding
 
 from llama_index_runapi import BudgetExceededError, track_usage
@@ -42,7 +43,7 @@ def test_a_streaming_chat_engine_counted_once_per_call() -> None:
     index = VectorStoreIndex.from_documents(
         [Document(text="RunAPI: one key, one bill.")], embed_model=MockEmbedding(embed_dim=8)
     )
-    engine = index.as_chat_engine(chat_mode="context", llm=llm)
+    engine = index.as_chat_engine(chat_mode=ChatMode.CONTEXT, llm=llm)
     with track_usage() as usage:
         response = engine.stream_chat("What is RunAPI?")
         assert "".join(response.response_gen) == "模型"

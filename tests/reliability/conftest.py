@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -62,7 +62,7 @@ def _fresh_sync_pools() -> Iterator[None]:
     """Each test starts and ends without pooled sync sockets (servers come and go per test)."""
     yield
     for key in list(_pool._sync):
-        _pool.close_sync_http_client(key)
+        _pool.close_sync_http_client(cast("tuple[str, float | None]", key))
 
 
 @pytest.fixture

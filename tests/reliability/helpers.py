@@ -23,7 +23,7 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def body(text: str = "hello there", **extra: Any) -> dict[str, Any]:
+def body(text: str = "hello there", /, **extra: Any) -> dict[str, Any]:
     return {"model": "glm-4.6", "messages": [{"role": "user", "content": text}], **extra}
 
 

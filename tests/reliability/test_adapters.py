@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -234,6 +234,7 @@ async def test_load_soak(adapter: str, server: FakeRunAPI, retry_log: RetryLog) 
 
 def test_bad_input_before_any_request(adapter: str, server: FakeRunAPI) -> None:
     model = make(adapter, server)
+    cases: list[Callable[[], object]]
     if adapter == "langchain":
         cases = [
             lambda: model.invoke([]),

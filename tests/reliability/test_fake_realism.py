@@ -94,7 +94,7 @@ def in_dialect(dialect: str) -> dict[str, str]:
     return {"X-Fake-Dialect": dialect}
 
 
-# ----------------------------------------------------------------- 1. tool calls only when asked
+# -------------------------------------------------------------------- tool calls only when asked
 
 
 def test_offered_tools_and_a_greeting_get_prose(server: FakeRunAPI) -> None:
@@ -244,7 +244,7 @@ def test_a_tool_result_is_answered_in_text(server: FakeRunAPI) -> None:
     assert answer["content"] == "\nThe tool returned: 12:00" and "tool_calls" not in answer
 
 
-# ------------------------------------------------------------------------- 2. JSON modes on GLM
+# ---------------------------------------------------------------------------- JSON modes on GLM
 
 
 def test_json_schema_is_refused_by_glm_and_json_object_accepted(server: FakeRunAPI) -> None:
@@ -261,7 +261,7 @@ def test_json_schema_is_refused_by_glm_and_json_object_accepted(server: FakeRunA
     assert json.loads(message(as_object)["content"]) == {"answer": "You said: go"}
 
 
-# ------------------------------------------------------------------------- 3. errors and faults
+# ---------------------------------------------------------------------------- errors and faults
 
 
 def test_an_unknown_model_is_a_400_with_code_1211(server: FakeRunAPI) -> None:
@@ -403,7 +403,7 @@ def test_a_stream_cut_mid_frame(server: FakeRunAPI, clean: bool) -> None:
     assert "[DONE]" not in text
 
 
-# --------------------------------------------------------------------------- 4. wire dialects
+# ------------------------------------------------------------------------------ wire dialects
 
 
 def stream_body(text: str = "one two", **extra: Any) -> dict[str, Any]:

@@ -8,12 +8,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
-from runapi_client import SSEDecoder, StreamAccumulator
+from runapi_client import ChatCompletionChunk, SSEDecoder, StreamAccumulator
 from tests.support.fake_runapi import FakeRunAPI, Fault, parse_fault_header
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +91,7 @@ def test_stream_shapes_follow_the_wire_samples(server: FakeRunAPI) -> None:
     chunks = events(chat(server, body))
     accumulator = StreamAccumulator()
     for chunk in chunks:
-        accumulator.add(chunk)  # type: ignore[arg-type]
+        accumulator.add(cast(ChatCompletionChunk, chunk))
     assert accumulator.content == "\nHello! You said: one two three"
     assert accumulator.usage is not None
     assert all("finish_reason" not in c["choices"][0] for c in chunks[:-2] if c["choices"])
@@ -128,7 +128,7 @@ def test_tool_calls_from_schema_and_parallel(server: FakeRunAPI) -> None:
     chunks = events(chat(server, body))
     accumulator = StreamAccumulator()
     for chunk in chunks:
-        accumulator.add(chunk)  # type: ignore[arg-type]
+        accumulator.add(cast(ChatCompletionChunk, chunk))
     assert [c["function"]["name"] for c in accumulator.tool_calls()] == ["get_weather", "get_time"]
     assert accumulator.finish_reason == "tool_calls"
     with_calls = [c for c in chunks if c["choices"] and c["choices"][0]["delta"].get("tool_calls")]
@@ -166,7 +166,7 @@ def test_tool_result_json_modes_stop_and_max_tokens(server: FakeRunAPI) -> None:
         "required": ["a", "b"],
     }
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
-    body = {
+    body: dict[str, Any] = {
         "model": "gpt-4o-mini",  # GLM refuses json_schema (see test_fake_realism.py)
         "messages": [{"role": "user", "content": "go"}],
         "response_format": fmt,

@@ -14,12 +14,14 @@ import http.client
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 from urllib.parse import urlsplit
 
 import pytest
 
-from runapi_client import AsyncRunAPIClient, RunAPIClient, _pool
+from runapi_client import AsyncRunAPIClient, ConfigurationError, RunAPIClient, _pool
 from runapi_client.errors import APIConnectionError
+from tests.reliability.helpers import KEY, body
 from tests.support.fake_runapi import FakeRunAPI
 
 BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "What is 2 + 3?"}]}
@@ -31,6 +33,7 @@ class _ForwardProxy:
     def __init__(self, origin: str) -> None:
         self.seen: list[tuple[str, str, str | None]] = []  # method, target, Authorization
         target = urlsplit(origin)
+        host = cast(str, target.hostname)  # the origin is an http:// URL: it has a host
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,7 +42,7 @@ class _ForwardProxy:
             def do_POST(self) -> None:
                 proxy.seen.append(("POST", self.path, self.headers.get("Authorization")))
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                upstream = http.client.HTTPConnection(host, target.port, timeout=10)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                     upstream.request("POST", urlsplit(self.path).path, body, headers)
@@ -91,7 +94,7 @@ def test_sync_calls_and_streams_go_through_the_proxy(proxied_env: _ForwardProxy)
     with RunAPIClient(api_key="sk-proxy", base_url="http://runapi.test:8001", max_retries=0) as c:
         assert _pool.direct_transport(c.http) is not None  # the fast path stays on
         answer = c.chat_completion(BODY).completion["choices"][0]["message"]["content"]
-        assert "You said" in answer
+        assert answer is not None and "You said" in answer
         streamed = "".join(
             choice.get("delta", {}).get("content") or ""
             for chunk in c.stream_chat_completion(BODY)
@@ -131,7 +134,8 @@ def test_no_proxy_sends_straight_to_the_host(
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     with RunAPIClient(api_key="sk-direct", base_url=server.base_url, max_retries=0) as c:
         assert _pool.direct_transport(c.http) is not None
-        assert "You said" in c.chat_completion(BODY).completion["choices"][0]["message"]["content"]
+        direct = c.chat_completion(BODY).completion["choices"][0]["message"]["content"]
+        assert direct is not None and "You said" in direct
     assert proxied_env.seen == []
 
 
@@ -164,3 +168,59 @@ def test_the_adapters_use_the_proxy(proxied_env: _ForwardProxy) -> None:
         ("http://runapi.test:8004/v1/chat/completions", "Bearer sk-lc"),
         ("http://runapi.test:8005/v1/chat/completions", "Bearer sk-li"),
     ]
+
+
+# ---------------------------------------- NO_PROXY entries with a port; malformed proxy variables
+
+
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in _PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "base_url", "proxied"),
+    [  # as httpx.Client() and requests decide
+        ("127.0.0.1:8080", "http://127.0.0.1:8080/v1", False),
+        ("localhost:8080", "http://localhost:8080/v1", False),
+        ("127.0.0.1:9999", "http://127.0.0.1:8080/v1", True),
+        ("127.0.0.1", "http://127.0.0.1:8080/v1", False),
+        ("other:1,127.0.0.1:8080", "http://127.0.0.1:8080/v1", False),
+        ("runapi.ai:443", "https://runapi.ai/v1", True),  # a default port is not matched
+        ("::1", "http://[::1]:8080/v1", False),
+    ],
+)
+def test_no_proxy_entries_with_a_port_match_as_in_httpx(
+    proxy_env: pytest.MonkeyPatch, no_proxy: str, base_url: str, proxied: bool
+) -> None:
+    proxy_env.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    proxy_env.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    proxy_env.setenv("NO_PROXY", no_proxy)
+    assert (_pool.env_proxy(base_url) is not None) == proxied
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HTTPS_PROXY", "http://user:s3cretpw@proxy.invalid:notaport"),
+        ("https_proxy", "ftp://user:s3cretpw@proxy.invalid:21"),
+        ("ALL_PROXY", "http://user:s3cretpw@[::1"),
+    ],
+)
+def test_a_malformed_proxy_variable_is_a_configuration_error_naming_it(
+    proxy_env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    proxy_env.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name) as info:
+        _pool.env_proxy("https://runapi.example/v1")
+    assert "s3cretpw" not in str(info.value)
+    client = RunAPIClient(api_key=KEY, base_url="https://runapi.example/v1", timeout=1.25)
+    with pytest.raises(ConfigurationError, match=name) as info:
+        client.chat_completion(body())
+    assert "s3cretpw" not in str(info.value)

@@ -12,15 +12,18 @@ import asyncio
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from runapi_client import (
     APITimeoutError,
     AsyncRunAPIClient,
     ConfigurationError,
+    RequestOptions,
     RunAPIClient,
 )
 from runapi_client._options import split_request_options
+from tests.reliability.helpers import KEY, MODES, body, complete, stream
 from tests.support.fake_runapi import FakeRunAPI, Fault
 
 MESSAGES = [{"role": "user", "content": "What is 2 + 3?"}]
@@ -213,3 +216,77 @@ def test_the_same_options_reuse_one_per_request_client(server: FakeRunAPI) -> No
         "1",
         "2",
     ]
+
+
+# ------------------------------------------------------------------ RequestOptions built directly
+
+
+def test_request_options_timeout_applies_through_with_options(server: FakeRunAPI) -> None:
+    options = RequestOptions(timeout=0.3)
+    assert options.timeout == 0.3
+    server.enqueue(Fault.delay(2))
+    with RunAPIClient(base_url=server.base_url, api_key=KEY, max_retries=0) as client:
+        quick = client.with_options(options)
+        assert quick.config.timeout == 0.3
+        with pytest.raises(APITimeoutError):
+            quick.chat_completion(body())
+        assert client.with_options(RequestOptions()).config.timeout == client.config.timeout
+        assert client.with_options(RequestOptions(timeout=None)).config.timeout is None
+
+
+def test_request_options_timeout_applies_through_async_with_options(server: FakeRunAPI) -> None:
+    import asyncio
+
+    async def run() -> None:
+        server.enqueue(Fault.delay(2))
+        async with AsyncRunAPIClient(base_url=server.base_url, api_key=KEY, max_retries=0) as c:
+            with pytest.raises(APITimeoutError):
+                await c.with_options(RequestOptions(timeout=0.3)).chat_completion(body())
+
+    asyncio.run(asyncio.wait_for(run(), 30))
+
+
+def test_request_options_headers_are_checked_and_sent(server: FakeRunAPI) -> None:
+    for name in ("Authorization", "content-type", "Accept"):
+        with pytest.raises(ConfigurationError, match="may not set"):
+            RequestOptions(headers={name: "Bearer other"})
+    options = RequestOptions(headers={"X-Team": "data"})
+    assert options.headers == (("X-Team", "data"),)
+    with RunAPIClient(base_url=server.base_url, api_key=KEY) as client:
+        client.with_options(options).chat_completion(body())
+    sent = server.chat_requests[-1]["headers"]
+    assert sent["x-team"] == "data"
+    assert sent["authorization"] == f"Bearer {KEY}"
+
+
+
+# ---------------------------------------------------------- per-request options of the wrong type
+
+
+WRONG_OPTIONS = [
+    ({"timeout": httpx.Timeout(5, read=-1)}, "positive number of seconds"),
+    ({"timeout": "5"}, "not a string"),
+    ({"timeout": [5]}, "positive number of seconds"),
+    ({"timeout": float("inf")}, "positive number of seconds"),
+    ({"extra_headers": {"X-N": 1}}, r"'X-N' is int\. Pass the value as a str"),
+    ({"extra_headers": {"X-N": None}}, "'X-N' is NoneType"),
+    ({"extra_headers": {1: "x"}}, "string header names"),
+]
+
+
+@pytest.mark.parametrize(("options", "match"), WRONG_OPTIONS)
+@pytest.mark.parametrize("mode", MODES)
+def test_per_request_options_of_the_wrong_type_are_configuration_errors(
+    mode: str, server: FakeRunAPI, options: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        complete(mode, server, body(**options))
+    with pytest.raises(ConfigurationError, match=match):
+        stream(mode, server, body(**options))
+    assert server.chat_requests == []
+
+
+def test_an_httpx_timeout_applies_per_request_too(server: FakeRunAPI) -> None:
+    server.enqueue(Fault.delay(2))
+    with pytest.raises(APITimeoutError):
+        complete("sync", server, body(timeout=httpx.Timeout(5.0, read=0.3)), max_retries=0)

@@ -174,7 +174,8 @@ def test_body_that_is_not_json(mode: str, server: FakeRunAPI, retry_log: RetryLo
 def test_huge_answer(mode: str, server: FakeRunAPI) -> None:
     server.enqueue(Fault.huge(n_chunks=20000))
     result = complete(mode, server, body("big"))
-    assert result.completion["choices"][0]["message"]["content"].endswith(" w19995")
+    content = result.completion["choices"][0]["message"]["content"]
+    assert content is not None and content.endswith(" w19995")
     server.enqueue(Fault.huge(n_chunks=20000))
     outcome = stream(mode, server, body("big"))
     assert outcome.error is None and len(outcome.chunks) > 20000

@@ -4,7 +4,8 @@ attempt, the waits between them, and all of a stream, even one that pings to sta
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -95,10 +96,11 @@ async def test_a_stalled_answer_ends_at_the_deadline_async(
 
 def test_both_adapters_take_total_timeout_and_an_httpx_timeout(server: FakeRunAPI) -> None:
     stalled = {"X-Fake-Fault": "stall=3"}
-    for llm, call in (
+    adapters: list[tuple[type[Any], Callable[[Any], Any]]] = [
         (ChatRunAPI, lambda m: m.invoke("hi")),
         (RunAPILLM, lambda m: m.chat([ChatMessage(role="user", content="hi")])),
-    ):
+    ]
+    for llm, call in adapters:
         model = llm(
             api_key="k", base_url=server.base_url, total_timeout=0.3, default_headers=stalled
         )
@@ -112,4 +114,4 @@ def test_both_adapters_take_total_timeout_and_an_httpx_timeout(server: FakeRunAP
 @pytest.mark.parametrize("bad", [0, -1, "10", float("nan")])
 def test_a_total_timeout_that_cannot_work_is_refused(bad: object) -> None:
     with pytest.raises(ConfigurationError, match="total_timeout"):
-        RunAPIClient(api_key="k", total_timeout=bad)  # type: ignore[arg-type]
+        RunAPIClient(api_key="k", total_timeout=bad)

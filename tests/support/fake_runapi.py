@@ -14,6 +14,10 @@ In tests::
 As a process (the benchmark runs it so): ``python -m tests.support.fake_runapi --port 0
 --stream-shape native`` prints its base URL on the first stdout line and serves until killed.
 
+Another server can give the same bytes (``bench/server.py`` does): ``RenderedAnswers`` renders
+and memoises the answers, ``fill`` and ``created_field`` put a response's id and time in,
+``RequestIds`` makes ids of Z.ai's shape and ``response_head`` the status line and headers.
+
 It is one asyncio server in a background thread (its own event loop), HTTP/1.1 with keep-alive,
 streams chunked (or close-delimited with ``framing="close"``). What the model says comes from
 ``scripted_glm`` (deterministic; it refuses what GLM refuses, calls a tool only when asked, and
@@ -125,7 +129,16 @@ from typing import Any
 
 from tests.support.scripted_glm import Answer, Refusal, answer, base_model, refusal, split_words
 
-__all__ = ["FakeRunAPI", "Fault", "parse_fault_header"]
+__all__ = [
+    "FakeRunAPI",
+    "Fault",
+    "RenderedAnswers",
+    "RequestIds",
+    "created_field",
+    "fill",
+    "parse_fault_header",
+    "response_head",
+]
 
 _COMPACT = (",", ":")
 MODELS = ("glm-4.6", "glm-4.7", "glm-4.5-air", "glm-5-turbo", "embedding-3")
@@ -432,11 +445,12 @@ _CREATED_MARK = f'"created":{_CREATED}'
 _Key = tuple[bytes, str | None, str | None, int | None]
 
 
-class _Answers:
+class RenderedAnswers:
     """Rendered chat answers, memoised (LRU): an answer depends only on the request body, the
     dialect, the first tool call's index and the chunk count, so it is rendered
     (``scripted_glm`` and JSON) once, with placeholders for the id and ``created``, and every
-    response fills in its own. The refusal a body gets (or None) is memoised the same way."""
+    response fills in its own (:func:`fill`). The refusal a body gets (or None) is memoised the
+    same way."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
@@ -482,8 +496,37 @@ class _Answers:
         return found
 
 
-def _fill(rendered: str, request_id: str, created: str) -> str:
+def created_field(timestamp: int) -> str:
+    """The ``"created":<timestamp>`` member that :func:`fill` puts in a rendered answer."""
+    return f'"created":{timestamp}'
+
+
+def fill(rendered: str, request_id: str, created: str) -> str:
+    """One response's text: a rendered answer (an item of :meth:`RenderedAnswers.get`) with its
+    placeholders replaced by ``request_id`` and ``created`` (from :func:`created_field`)."""
     return rendered.replace(_ID_MARK, request_id).replace(_CREATED_MARK, created)
+
+
+class RequestIds:
+    """``x-request-id`` values of Z.ai's shape, a new one each call: the time in UTC+8
+    (Beijing), 14 digits, then 16 hex digits."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        n = next(self._counter)
+        beijing = time.gmtime(time.time() + 8 * 3600)
+        return (
+            time.strftime("%Y%m%d%H%M%S", beijing) + hashlib.md5(str(n).encode()).hexdigest()[:16]
+        )
+
+
+def response_head(status: int, headers: dict[str, str]) -> bytes:
+    """An HTTP/1.1 status line and ``headers``, in the order given, up to the blank line."""
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 def _check_dialect(name: str) -> str:
@@ -514,8 +557,8 @@ class FakeRunAPI:
         self._queue: collections.deque[Fault] = collections.deque()
         self._times_seen: collections.Counter[str] = collections.Counter()
         self._writers: set[asyncio.StreamWriter] = set()
-        self._counter = itertools.count(1)
-        self._answers = _Answers()
+        self._ids = RequestIds()
+        self._answers = RenderedAnswers()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -678,18 +721,7 @@ class FakeRunAPI:
         return self._default
 
     def _request_id(self) -> str:
-        """Z.ai's shape: the time in UTC+8 (Beijing), 14 digits, then 16 hex digits."""
-        n = next(self._counter)
-        beijing = time.gmtime(time.time() + 8 * 3600)
-        return (
-            time.strftime("%Y%m%d%H%M%S", beijing) + hashlib.md5(str(n).encode()).hexdigest()[:16]
-        )
-
-    @staticmethod
-    def _head(status: int, headers: dict[str, str]) -> bytes:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return self._ids.next()
 
     async def _send(
         self,
@@ -713,7 +745,7 @@ class FakeRunAPI:
         }
         if not keep_alive:
             headers["Connection"] = "close"
-        writer.write(self._head(status, headers) + data)
+        writer.write(response_head(status, headers) + data)
         await writer.drain()
         return keep_alive
 
@@ -836,7 +868,7 @@ class FakeRunAPI:
             )
         tool_index = int(index_header) if index_header else None
         request_id = self._request_id()
-        created = f'"created":{int(time.time())}'
+        created = created_field(int(time.time()))
         n_chunks = fault.n_chunks if fault.kind == "huge" else 0
         if body.get("stream"):
             events = self._answers.get(
@@ -848,10 +880,10 @@ class FakeRunAPI:
         (rendered,) = self._answers.get(
             request.raw_body, body, None, n_chunks, dialect=dialect, tool_index=tool_index
         )
-        data = _fill(rendered, request_id, created).encode()
+        data = fill(rendered, request_id, created).encode()
         if fault.kind in ("stall", "cut_stream"):
             writer.write(
-                self._head(
+                response_head(
                     200,
                     {
                         "Content-Type": "application/json",
@@ -899,7 +931,7 @@ class FakeRunAPI:
             headers["Connection"] = "close"
         if not keep_alive:
             headers["Connection"] = "close"
-        writer.write(self._head(200, headers))
+        writer.write(response_head(200, headers))
 
         def write(data: bytes) -> None:
             writer.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
@@ -924,7 +956,7 @@ class FakeRunAPI:
                 await writer.drain()
                 if fault.kind == "cut_stream":
                     if fault.mid_frame:  # half a frame: the body ends inside a JSON object
-                        data = frame(_fill(item, request_id, created))
+                        data = frame(fill(item, request_id, created))
                         write(data[: len(data) // 2])
                         await writer.drain()
                     if not fault.clean:
@@ -947,7 +979,7 @@ class FakeRunAPI:
                     else:
                         write(frame(payload))
                     break
-            write(frame(_fill(item, request_id, created)))
+            write(frame(fill(item, request_id, created)))
             count += 1
             if count % 64 == 0:
                 await writer.drain()
@@ -1133,7 +1165,8 @@ def _render(
     dialect: str | None = None,
     tool_index: int | None = None,
 ) -> Iterator[str]:
-    """A chat answer on the wire with placeholders for the id and ``created`` (see _Answers)."""
+    """A chat answer on the wire with placeholders for the id and ``created`` (see
+    RenderedAnswers)."""
     model = str(body.get("model") or "")
     result = answer(body)
     if n_chunks:

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-import runapi_client._client as client_module
 from runapi_client import (
     APIConnectionError,
     AsyncRunAPIClient,
@@ -40,8 +39,8 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_async_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(client_module.time, "sleep", slept.append)
-    monkeypatch.setattr(client_module.asyncio, "sleep", fake_async_sleep)
+    monkeypatch.setattr("runapi_client._client.time.sleep", slept.append)
+    monkeypatch.setattr("runapi_client._client.asyncio.sleep", fake_async_sleep)
     return slept
 
 
@@ -84,7 +83,8 @@ def test_non_stream_request_and_result() -> None:
     assert request.url == "https://runapi.ai/v1/chat/completions"
     assert request.headers["authorization"] == "Bearer test-key"
     assert json.loads(request.content) == BODY
-    assert result.completion["choices"][0]["message"]["content"].startswith("\nHello!")
+    content = result.completion["choices"][0]["message"]["content"]
+    assert content is not None and content.startswith("\nHello!")
     assert (
         result.completion["request_id"] == "20251103162614ab25f9b375f8437a"
     )  # unknown fields kept
@@ -157,7 +157,7 @@ def test_incomplete_stream_delivers_every_delta_then_raises() -> None:
         b'data: {"id":"1","model":"glm-4.6","choices":[{"index":0,"delta":{"content":"lo"}}]}\n\n'
     )
     handler, _ = sequence(sse(cut))
-    received: list[str] = []
+    received: list[str | None] = []
     with pytest.raises(IncompleteStreamError) as info:
         for chunk in sync_client(handler).stream_chat_completion(BODY):
             received.append(chunk["choices"][0]["delta"]["content"])

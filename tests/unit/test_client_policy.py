@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-import runapi_client._client as client_module
 from runapi_client import (
     ContextOverflowError,
     InsufficientCreditsError,
     NotFoundError,
     RedirectError,
     RunAPIClient,
+    RunAPIError,
     ServerError,
     UsageLimitError,
     track_usage,
@@ -44,8 +44,8 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     async def fake_async_sleep(seconds: float) -> None:
         return None
 
-    monkeypatch.setattr(client_module.time, "sleep", lambda _: None)
-    monkeypatch.setattr(client_module.asyncio, "sleep", fake_async_sleep)
+    monkeypatch.setattr("runapi_client._client.time.sleep", lambda _: None)
+    monkeypatch.setattr("runapi_client._client.asyncio.sleep", fake_async_sleep)
 
 
 def glm_error(status: int, code: str, message: str, **headers: str) -> httpx.Response:
@@ -108,7 +108,7 @@ FINISH = {
     ids=["1113", "1211", "1261", "1308", "1305"],
 )
 def test_a_provider_code_decides_the_class_and_the_retries(
-    response: httpx.Response, cls: type, requests: int
+    response: httpx.Response, cls: type[RunAPIError], requests: int
 ) -> None:
     handler, seen = sequence(*[response] * 3)
     with pytest.raises(cls) as info:
@@ -118,6 +118,7 @@ def test_a_provider_code_decides_the_class_and_the_retries(
     if cls is InsufficientCreditsError:
         assert "Slow down" not in str(info.value) and "Top up" in str(info.value)
     if cls is UsageLimitError:
+        assert isinstance(info.value, UsageLimitError) and info.value.resets_at is not None
         assert info.value.resets_at.isoformat() == "2026-03-15T18:30:00+08:00"
 
 
@@ -315,7 +316,9 @@ def test_a_forced_tools_arguments_given_as_text_are_read_as_its_call() -> None:
         sync_client(handler).stream_chat_completion(forced_request()) as stream,
     ):
         chunks = list(stream)
-    assert chunks[-1]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    tool_calls = chunks[-1]["choices"][0]["delta"]["tool_calls"]
+    assert tool_calls is not None
+    assert tool_calls[0]["function"]["name"] == "get_weather"
     assert stream.result is not None
     assert stream.result.completion["choices"][0]["finish_reason"] == "tool_calls"
 
@@ -332,7 +335,9 @@ def test_a_gateways_reasoning_field_and_a_negative_tool_index_are_normalised() -
     with sync_client(handler).stream_chat_completion(BODY) as stream:
         chunks = list(stream)
     assert chunks[0]["choices"][0]["delta"] == {"reasoning_content": "think"}
-    assert chunks[1]["choices"][0]["delta"]["tool_calls"][0]["index"] == 0
+    tool_calls = chunks[1]["choices"][0]["delta"]["tool_calls"]
+    assert tool_calls is not None
+    assert tool_calls[0]["index"] == 0
     assert stream.accumulator.reasoning_content == "think"
 
     response = completion({"role": "assistant", "content": "x", "reasoning": "why"})

@@ -20,7 +20,7 @@ from runapi_client.policy import (
     recover_tool_call,
 )
 
-WEATHER = {
+WEATHER: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -127,6 +127,22 @@ def test_instructions_join_the_leading_system_message_once() -> None:
     )
     again = quietly(prepared.body, structured=True)  # preparing twice changes nothing
     assert again.body == prepared.body
+
+
+def test_add_system_instruction_keeps_one_system_message_first() -> None:
+    user = {"role": "user", "content": "hi"}
+    assert add_system_instruction([user], "X") == [{"role": "system", "content": "X"}, user]
+    system = {"role": "system", "content": "Be brief."}
+    given = [system, user]
+    assert add_system_instruction(given, "X") == [
+        {"role": "system", "content": "Be brief.\n\nX"},
+        user,
+    ]
+    assert given == [{"role": "system", "content": "Be brief."}, user]  # left unchanged
+    parts = {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    assert add_system_instruction([parts], "X")[0]["content"][-1] == {"type": "text", "text": "X"}
+    # A system message after the first is not the head: a new one goes first.
+    assert add_system_instruction([user, system], "X")[0] == {"role": "system", "content": "X"}
 
 
 # ------------------------------------------------------------------------------- JSON modes

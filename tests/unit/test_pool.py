@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import cast
 
 import httpx
 import pytest
@@ -19,7 +21,7 @@ def _ok(request: httpx.Request) -> httpx.Response:
 class _Body(httpx.AsyncByteStream):
     """A body that stays open until read or closed, like one from the network."""
 
-    async def __aiter__(self):  # type: ignore[no-untyped-def]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         yield b"data"
 
 
@@ -35,7 +37,8 @@ def _sharded(shards: int = 4) -> tuple[_pool._ShardedAsyncTransport, list[list[s
 
         return httpx.MockTransport(handler)
 
-    transport._shards = [recorder(n) for n in range(shards)]  # type: ignore[misc]
+    shards_of_mocks = [recorder(n) for n in range(shards)]
+    transport._shards = cast("list[httpx.AsyncHTTPTransport]", shards_of_mocks)
     return transport, seen
 
 
@@ -50,7 +53,7 @@ async def test_one_call_at_a_time_stays_on_the_first_shard() -> None:
 
 async def test_a_response_read_in_full_already_is_not_counted_busy() -> None:
     transport, _ = _sharded(2)
-    transport._shards = [httpx.MockTransport(_ok)] * 2  # type: ignore[misc]
+    transport._shards = cast("list[httpx.AsyncHTTPTransport]", [httpx.MockTransport(_ok)] * 2)
     async with httpx.AsyncClient(transport=transport) as client:
         assert (await client.get("http://x/")).json() == {"ok": True}
     assert transport._busy == [0, 0]
@@ -75,7 +78,7 @@ async def test_a_failed_send_does_not_leave_its_shard_busy() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    transport._shards = [httpx.MockTransport(refuse)] * 2  # type: ignore[misc]
+    transport._shards = cast("list[httpx.AsyncHTTPTransport]", [httpx.MockTransport(refuse)] * 2)
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get("http://x/")
@@ -183,7 +186,7 @@ def test_a_closed_loops_pool_is_closed_and_the_loop_freed() -> None:
         loop = asyncio.get_running_loop()
         loops.append(weakref.ref(loop))
         client = _pool.async_http_client(key)
-        client._held_loop = loop  # type: ignore[attr-defined]  # as a kept-alive socket does
+        vars(client)["_held_loop"] = loop  # as a kept-alive socket does
         clients.append(client)
 
     for _ in range(3):

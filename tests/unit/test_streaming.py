@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runapi_client import SSEDecoder, StreamAccumulator
+from runapi_client import ChatCompletionChunk, SSEDecoder, StreamAccumulator
 from tests.support.wire import WIRE_SAMPLES
 
 SAMPLES = WIRE_SAMPLES
@@ -140,8 +141,9 @@ def test_same_result_for_any_chunking(size: int) -> None:
         assert accumulate(data, size).completion() == accumulate(data).completion()
 
 
-def _tool_delta(*calls: dict[str, object]) -> dict[str, object]:
-    return {"choices": [{"index": 0, "delta": {"tool_calls": list(calls)}}]}
+def _tool_delta(*calls: dict[str, object]) -> ChatCompletionChunk:
+    chunk = {"choices": [{"index": 0, "delta": {"tool_calls": list(calls)}}]}
+    return cast(ChatCompletionChunk, chunk)
 
 
 def test_tool_calls_without_index_in_later_deltas() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,7 @@ def _answer(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=completion)
 
 
-def _caught(action) -> list[warnings.WarningMessage]:  # type: ignore[no-untyped-def]
+def _caught(action: Callable[[], object]) -> list[warnings.WarningMessage]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         action()

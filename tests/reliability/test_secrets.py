@@ -1,99 +1,39 @@
-"""Bad input fails before any request; the API key never leaks (repr, str, logs, errors, files)."""
+"""The API key never leaks: not in the repr or str of clients and configs, not in any log
+record at DEBUG, not in exceptions or their pickles, not in a task's repr, not in any cassette;
+and where the server sends it back (an echoing error status, a 200 body that is not JSON, a 200
+error envelope, an error event, a malformed event quoted in the error), it is blanked out."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from runapi_client import (
     AsyncRunAPIClient,
+    AuthenticationError,
     ClientConfig,
-    ConfigurationError,
+    IncompleteStreamError,
     RunAPIClient,
     RunAPIError,
+    ServerError,
 )
 from tests.reliability.conftest import RetryLog
-from tests.reliability.helpers import KEY, body, complete, stream
+from tests.reliability.helpers import KEY, MODES, body, complete, stream
 from tests.support.fake_runapi import FakeRunAPI, Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-USER = {"role": "user", "content": "hi"}
-BAD_BODIES: dict[str, dict[str, Any]] = {
-    "no messages": {"model": "glm-4.6", "messages": []},
-    "messages not a list": {"model": "glm-4.6", "messages": "hi"},
-    "unknown role": {"model": "glm-4.6", "messages": [{"role": "robot", "content": "hi"}]},
-    "message not a dict": {"model": "glm-4.6", "messages": ["hi"]},
-    "tool result without id": {"model": "glm-4.6", "messages": [{"role": "tool", "content": "1"}]},
-    "empty model": {"model": " ", "messages": [USER]},
-    "max_tokens zero": {"model": "glm-4.6", "messages": [USER], "max_tokens": 0},
-    "max_tokens negative": {"model": "glm-4.6", "messages": [USER], "max_tokens": -5},
-    "max_tokens a string": {"model": "glm-4.6", "messages": [USER], "max_tokens": "100"},
-    "max_tokens a float": {"model": "glm-4.6", "messages": [USER], "max_tokens": 1.5},
-    "max_tokens a bool": {"model": "glm-4.6", "messages": [USER], "max_tokens": True},
-    "tool schema with a set": {
-        "model": "glm-4.6",
-        "messages": [USER],
-        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"enum": {1, 2}}}}],
-    },
-    "tool schema with an object": {
-        "model": "glm-4.6",
-        "messages": [USER],
-        "tools": [{"type": "function", "function": {"name": "f", "parameters": object()}}],
-    },
-    "NaN in the body": {"model": "glm-4.6", "messages": [USER], "temperature": float("nan")},
-}
 
 
-@pytest.mark.parametrize("streamed", [False, True])
-@pytest.mark.parametrize("mode", ["sync", "async"])
-@pytest.mark.parametrize("case", sorted(BAD_BODIES))
-def test_bad_request_body_fails_before_sending(
-    server: FakeRunAPI, mode: str, streamed: bool, case: str
-) -> None:
-    with pytest.raises(ConfigurationError):
-        if streamed:
-            stream(mode, server, BAD_BODIES[case])
-        else:
-            complete(mode, server, BAD_BODIES[case])
-    assert server.requests == []
-
-
-@pytest.mark.parametrize(
-    "url", ["ftp://runapi.ai/v1", "runapi.ai/v1", "file:///etc/passwd", "http://", "", "  "]
-)
-@pytest.mark.parametrize("client_class", [RunAPIClient, AsyncRunAPIClient])
-def test_base_url_must_be_http(
-    client_class: type, url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("RUNAPI_BASE_URL", raising=False)
-    if not url.strip():
-        monkeypatch.setenv("RUNAPI_BASE_URL", "gopher://x")
-    with pytest.raises(ConfigurationError, match="http"):
-        client_class(api_key=KEY, base_url=url or None)
-
-
-@pytest.mark.parametrize(
-    "kwargs", [{"timeout": 0}, {"timeout": -1}, {"max_retries": -1}, {"max_retries": 1.5}]
-)
-def test_bad_settings(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ConfigurationError):
-        RunAPIClient(api_key=KEY, **kwargs)
-
-
-def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RUNAPI_API_KEY", raising=False)
-    with pytest.raises(ConfigurationError, match="RUNAPI_API_KEY"):
-        RunAPIClient(api_key="  ")
-
-
-# ------------------------------------------------------------------------------------ secrets
+# ---------------------------------------------------- repr, str, logs, errors, pickles, cassettes
 
 
 def assert_no_key(*texts: object) -> None:
@@ -117,10 +57,11 @@ def _leaky_run(server: FakeRunAPI) -> list[BaseException]:
     server.enqueue(Fault.status(429, retry_after="0"), Fault.reset())
     complete("sync", server, body())
     server.enqueue(Fault.status(503), Fault.html(502), Fault.status(401), Fault.cut_stream(after=2))
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: complete("async", server, body(), max_retries=1),
         lambda: complete("sync", server, body(), max_retries=0),
-    ):
+    ]
+    for call in calls:
         try:
             call()
         except RunAPIError as exc:
@@ -193,3 +134,90 @@ def test_async_client_key_not_in_task_reprs(server: FakeRunAPI) -> None:
         return reprs
 
     assert_no_key(*asyncio.run(run()))
+
+
+# ---------------------------------------- a key the server sends back is blanked out of the error
+
+
+ECHOED_KEY = json.dumps(
+    {"error": {"message": f"Incorrect API key provided: {KEY}", "code": "invalid_api_key"}}
+)
+
+
+def _no_key(err: BaseException) -> None:
+    assert isinstance(err, RunAPIError)
+    assert KEY not in str(err)
+    assert KEY not in repr(err.body)
+    assert KEY not in repr(err.__dict__)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_key_is_blanked_in_a_non_json_200_body(
+    mode: str, server: FakeRunAPI, retry_log: RetryLog
+) -> None:
+    server.enqueue(*[Fault.status(200, body=f"Unauthorized: bearer {KEY} rejected")] * 3)
+    with pytest.raises(ServerError) as info:
+        complete(mode, server, body())
+    assert "**********" in str(info.value)
+    _no_key(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_key_is_blanked_in_a_200_error_envelope(
+    mode: str, server: FakeRunAPI, retry_log: RetryLog
+) -> None:
+    server.enqueue(Fault.status(200, body=ECHOED_KEY))
+    with pytest.raises(AuthenticationError) as info:
+        complete(mode, server, body())
+    _no_key(info.value)
+    server.reset_state()
+    server.enqueue(Fault.status(200, body=ECHOED_KEY))
+    outcome = stream(mode, server, body())
+    assert isinstance(outcome.error, AuthenticationError)
+    _no_key(outcome.error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("event", [None, "error"])
+def test_the_key_is_blanked_in_an_error_event(
+    mode: str, event: str | None, server: FakeRunAPI
+) -> None:
+    server.enqueue(Fault.error_event(2, json.loads(ECHOED_KEY), event=event))
+    outcome = stream(mode, server, body())
+    assert isinstance(outcome.error, AuthenticationError), outcome.error
+    assert "**********" in str(outcome.error)
+    _no_key(outcome.error)
+
+
+def _event_stream(*events: bytes) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, content=b"".join(events), headers={"content-type": "text/event-stream"}
+        )
+
+    return httpx.MockTransport(handler)
+
+
+def test_the_key_is_blanked_in_a_malformed_event_quoted_by_the_error() -> None:
+    client = RunAPIClient(api_key=KEY, transport=_event_stream(f"data: {KEY} {{\n\n".encode()))
+    with pytest.raises(IncompleteStreamError) as info:
+        list(client.stream_chat_completion(body()))
+    _no_key(info.value)
+
+
+def test_an_embeddings_error_never_keeps_part_of_the_key() -> None:
+    import httpx
+
+    from runapi_client import RunAPIClient, RunAPIError
+
+    key = "QZXW8-runapi-0123456789abcdef0123456789"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # Not an embeddings answer, the key echoed where a 500-character cut falls on it.
+        return httpx.Response(200, json={"object": "x" * 470, "echo": key})
+
+    client = RunAPIClient(api_key=key, transport=httpx.MockTransport(handler), max_retries=0)
+    with pytest.raises(RunAPIError) as caught:
+        client.embeddings({"model": "text-embedding-3-small", "input": ["a"]})
+    text = f"{caught.value} {caught.value.body}"
+    assert "QZXW8" not in text
