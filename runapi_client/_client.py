@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from . import _pool
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
-from ._machine import DONE, Call, StreamCall, Wait, answer_of
+from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
 from ._streaming import StreamAccumulator
@@ -494,7 +494,7 @@ class RunAPIClient(_Base):
         options in the body (``extra_body``, ``extra_headers``, ``timeout``) apply as there."""
         prepared = self._prepared(request)
         client = self if prepared.options is None else self.with_options(prepared.options)
-        call = Call(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
+        call = ChatCall(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
         completion, headers = client._call(call)
         return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
 
@@ -698,7 +698,7 @@ class AsyncRunAPIClient(_Base):
     async def chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatResult:
         prepared = self._prepared(request)
         client = self if prepared.options is None else self.with_options(prepared.options)
-        call = Call(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
+        call = ChatCall(client, "POST", "/chat/completions", self._encode(prepared, stream=False))
         completion, headers = await client._call(call)
         return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
 

@@ -251,6 +251,13 @@ WHOLE_CASES = [
         CALLED,
         TOOL_ANSWER,
     ),
+    whole(
+        "tool arguments nested 100,000 deep",
+        "choices.0.message.tool_calls.0.function.arguments",
+        "[" * 100_000,
+        CALLED,
+        TOOL_ANSWER,
+    ),
     whole("tool type is 5", "choices.0.message.tool_calls.0.type", 5, CALLED, TOOL_ANSWER),
     whole(
         "tool index is a string", "choices.0.message.tool_calls.0.index", "0", CALLED, TOOL_ANSWER
@@ -334,6 +341,13 @@ STREAM_CASES = [
         "tool index is a string",
         "1.choices.0.delta.tool_calls.0.index",
         "0",
+        CALLED,
+        TOOL_STREAM,
+    ),
+    chunks(
+        "tool arguments nested 100,000 deep",
+        "1.choices.0.delta.tool_calls.0.function.arguments",
+        "[" * 100_000,
         CALLED,
         TOOL_STREAM,
     ),
