@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from . import _pool
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig, mask_url
-from ._machine import DONE, Call, StreamCall, Wait, answer_of
+from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
 from ._secret import seal
@@ -528,7 +528,7 @@ class RunAPIClient(_Base):
         prepared = self._prepared(request)
         client = self if prepared.options is None else self.with_options(prepared.options)
         content = self._encode(prepared, stream=False)
-        call = Call(client, "POST", "/chat/completions", content, prepared)
+        call = ChatCall(client, "POST", "/chat/completions", content, prepared)
         with client._reserved(call):
             completion, headers = client._call(call)
             return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
@@ -756,7 +756,7 @@ class AsyncRunAPIClient(_Base):
         prepared = self._prepared(request)
         client = self if prepared.options is None else self.with_options(prepared.options)
         content = self._encode(prepared, stream=False)
-        call = Call(client, "POST", "/chat/completions", content, prepared)
+        call = ChatCall(client, "POST", "/chat/completions", content, prepared)
         async with client._reserved(call):
             completion, headers = await client._call(call)
             return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]

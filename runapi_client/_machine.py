@@ -5,7 +5,8 @@ this module tells them; every decision lives here once, so a fix lands in both:
 
 - :class:`RetryBudget`: whether an error is retried, and after how long (``Retry-After``
   honoured and sanitised, backoff with jitter otherwise); every retry is logged the same way.
-- :class:`Call`: one request, and what a response or a lost connection means for it.
+- :class:`Call`: one request, and what a response or a lost connection means for it;
+  :class:`ChatCall` reads a chat answer into the wire's shapes (``_reading``) on the way.
 - :class:`StreamCall`: a streamed request: bytes in, chunks out, whatever the body turns out to
   be (SSE events, or a JSON answer or error, whatever the content type says), the end of the
   stream, and a connection lost half-way.
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 from ._pricing import Cost, cost_bound
+from ._reading import Unreadable, read_chunk, read_completion
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator, completion_as_chunk
 from ._types import ChatCompletion, ChatCompletionChunk
@@ -40,6 +42,7 @@ from .errors import (
     APITimeoutError,
     IncompleteStreamError,
     RunAPIError,
+    ServerError,
     StreamInterruptedError,
     StreamTimeoutError,
     parse_retry_after,
@@ -49,7 +52,7 @@ from .policy import PreparedRequest, normalize_message, recover_tool_call
 if TYPE_CHECKING:
     from ._client import ChatResult, _Base
 
-__all__ = ["DONE", "Call", "RetryBudget", "StreamCall", "Wait"]
+__all__ = ["DONE", "Call", "ChatCall", "RetryBudget", "StreamCall", "Wait"]
 
 logger = logging.getLogger("runapi_client")
 
@@ -278,6 +281,37 @@ class Call:
         return data
 
 
+def unusable_answer(problem: Unreadable, request_id: str | None) -> ServerError:
+    """The error for a 200 chat answer with no choice that can be read: a bad answer from
+    upstream, so a 502, retried as a 200 whose body is not JSON is."""
+    where = f" [request_id {request_id}]" if request_id else ""
+    return ServerError(
+        f"RunAPI answered 200 with no usable choice ({problem}); taken as a 502. This is on "
+        f"the server side; retrying later usually helps.{where}",
+        status_code=502,
+        request_id=request_id,
+    )
+
+
+class ChatCall(Call):
+    """A chat request (not streamed): its answer is read into the wire's shapes
+    (``_reading``) before anyone sees it; one with no usable choice is a 502."""
+
+    __slots__ = ()
+
+    def answered(
+        self, status: int, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, Any] | Wait | RunAPIError:
+        outcome = super().answered(status, headers, body)
+        if isinstance(outcome, dict):
+            try:
+                read_completion(outcome)
+            except Unreadable as problem:
+                err = unusable_answer(problem, headers.get("x-request-id"))
+                return self.retry_or(err, headers)
+        return outcome
+
+
 class StreamCall(Call):
     """A streamed chat request: bytes in, chunks out, and the outcome once the body ends.
 
@@ -438,6 +472,11 @@ class StreamCall(Call):
             self._failed(self.client._payload_error(data, self.request_id))
             return
         try:
+            read_chunk(chunk)
+        except Unreadable as problem:
+            self._malformed(f"a chunk with no usable choice ({problem}): {self._shown(data)}")
+            return
+        try:
             self.accumulator.add(chunk)  # type: ignore[arg-type]
         except (TypeError, AttributeError, ValueError) as exc:
             self._malformed(f"a stream chunk of an unexpected shape ({exc}): {self._shown(data)}")
@@ -457,15 +496,18 @@ class StreamCall(Call):
             self._failed(
                 self.client._payload_error(body, self.request_id, where="in a 200 answer")
             )
-        elif isinstance(data.get("choices"), list):
+        else:
+            try:
+                read_completion(data)
+            except Unreadable as problem:
+                self._failed(unusable_answer(problem, self.request_id))
+                return
             chunk = completion_as_chunk(data)
             self.accumulator.add(chunk)  # type: ignore[arg-type]
             self.accumulator.saw_done = True
             self.delivered = True
             self._record_on_arrival()
             yield chunk  # type: ignore[misc]
-        else:
-            self._failed(self.client._error_of(502, {}, body))
 
     def _failed(self, err: RunAPIError) -> None:
         """An error the server reported. Before anything was delivered it is like the same
@@ -581,4 +623,3 @@ def answer_of(completion: dict[str, Any], prepared: PreparedRequest) -> ChatComp
         message["tool_calls"] = [recovered]
         choices[0]["finish_reason"] = "tool_calls"
     return completion  # type: ignore[return-value]
-

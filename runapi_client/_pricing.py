@@ -18,6 +18,7 @@ from typing import Any
 from ._catalog import PRICES, PRICES_AS_OF
 from ._names import lookup, model_key
 from ._price import Price, PriceSource
+from ._reading import is_count
 from ._types import Usage
 from ._warn import warn_at_caller
 
@@ -113,8 +114,9 @@ def get_price(model: str, overrides: Mapping[str, Price] | None = None) -> Price
 
 
 def _int(value: Any) -> int:
-    # A count that is not a whole number >= 0 is junk: counted as 0, never a negative cost.
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    # A count that is not a whole number >= 0 is junk: counted as 0, never a negative cost; nor
+    # is one too large to be a count (10**400 would overflow the float math of a cost).
+    return value if is_count(value) else 0
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -128,6 +130,7 @@ def token_counts(usage: Usage | Mapping[str, Any]) -> dict[str, int]:
     ``prompt_tokens`` includes cached tokens and ``completion_tokens`` includes reasoning
     tokens (GLM: 160 + 78 = 238 total with 56 of the 78 reasoning), as in OpenAI's usage.
     """
+    usage = _mapping(usage)  # a usage given by hand may be anything
     prompt = _int(usage.get("prompt_tokens"))
     completion = _int(usage.get("completion_tokens"))
     total = _int(usage.get("total_tokens")) or prompt + completion
@@ -189,7 +192,7 @@ def cost_of(
     RunAPI does not publish, a warning would fire for every normal setup and ask for a price
     nobody can look up.
     """
-    if not usage:
+    if not usage or not isinstance(usage, Mapping):
         return None
     if price is None:
         price = get_price(model, overrides)

@@ -1,7 +1,9 @@
 """Parsers under fuzzing: arbitrary bytes in, a result or the library's own error out.
 
 The SSE decoder, the error-body parser and the error mapper, and the whole stream path (bytes
-on the wire -> chunks or a typed error) through ``httpx.MockTransport``.
+on the wire -> chunks or a typed error) through ``httpx.MockTransport``; then answers and
+streams with any JSON value under the response schema's keys, through every call of the core
+and both adapters (the last section).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from runapi_client import (
+    IncompleteStreamError,
     RunAPIClient,
     RunAPIError,
     ServerSentEvent,
@@ -23,6 +26,7 @@ from runapi_client import (
     error_from_response,
     parse_error_body,
 )
+from tests.support.surfaces import STREAMED, WHOLE, Got
 
 EXAMPLES = 400
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -269,22 +273,182 @@ def test_plain_call_returns_or_raises_a_typed_error(body: bytes, status: int) ->
 
 
 @pytest.mark.parametrize(
-    "event",
+    ("event", "error"),
     [
-        b'data: {"choices": "0"}\n\n',
-        b'data: {"choices": [{"delta": true}]}\n\n',
-        b'data: {"usage": 1.0, "choices": [{"finish_reason": "stop", "delta": {}}]}\n\n',
-        b'data: {"choices": [{"delta": {"content": 5}, "finish_reason": "stop"}]}\n\n',
+        (b'data: {"choices": "0"}\n\n', True),
+        (b'data: {"choices": [{"delta": true}]}\n\n', True),
+        (b'data: {"usage": 1.0, "choices": [{"finish_reason": "stop", "delta": {}}]}\n\n', False),
+        (b'data: {"choices": [{"delta": {"content": 5}, "finish_reason": "stop"}]}\n\n', False),
     ],
 )
-def test_wrong_shape_chunks_raise_a_typed_error(event: bytes) -> None:
-    """Found by the fuzzing above; fixed in the core (d2cf3cc)."""
+def test_wrong_shape_chunks_raise_a_typed_error(event: bytes, error: bool) -> None:
+    """Found by the fuzzing above; fixed in the core (d2cf3cc). Since issue 12 a chunk whose
+    choices cannot be read raises ``IncompleteStreamError``; a usage or a content of the wrong
+    type is read as none (see tests/test_malformed_answers.py)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=event + b"data: [DONE]\n\n")
 
     client = RunAPIClient(api_key="k", transport=httpx.MockTransport(handler), max_retries=0)
     request = {"model": "glm-4.6", "messages": [{"role": "user", "content": "x"}]}
-    with contextlib.suppress(RunAPIError), client.stream_chat_completion(request) as chat_stream:
-        for _chunk in chat_stream:
-            pass
+    raised = None
+    try:
+        with client.stream_chat_completion(request) as chat_stream:
+            for _chunk in chat_stream:
+                pass
+    except IncompleteStreamError as exc:
+        raised = exc
+    assert (raised is not None) is error
+    if raised is not None:
+        assert "choices" in str(raised)
+
+
+# ------------------------------------------------ whole answers and streams, every surface
+#
+# The response schema's keys, each holding either a value of its type or any JSON value, at
+# every level: the answer's id, object, created, model, choices and usage; a choice's index,
+# message or delta, finish_reason and logprobs; a message's role, content, reasoning_content
+# and tool calls (id, type, index, function name and arguments); usage counts and details.
+# Served over httpx.MockTransport to every call of the core and both adapters (tests/support/
+# surfaces.py), the outcome is an answer or a RunAPIError, never any other exception.
+
+SURFACE_EXAMPLES = 200
+SURFACE_FUZZ = settings(
+    max_examples=SURFACE_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def either(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A value of the field's type, or any JSON value in its place."""
+    return st.one_of(good, json_values)
+
+
+def shaped(
+    required: dict[str, st.SearchStrategy[Any]], optional: dict[str, st.SearchStrategy[Any]]
+) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {key: either(value) for key, value in required.items()},
+        optional={key: either(value) for key, value in optional.items()},
+    )
+
+
+short_texts = st.none() | st.text(max_size=10)
+counts = st.integers(0, 10**6) | st.sampled_from([10**400, 2**53, 2**53 - 1, -1, 1e300])
+token_logprob = shaped(
+    {"token": st.text(max_size=4), "logprob": st.floats(max_value=0, allow_nan=False)},
+    {"bytes": st.lists(st.integers(0, 255), max_size=3), "top_logprobs": st.just([])},
+)
+logprobs_shaped = shaped({}, {"content": st.lists(either(token_logprob), max_size=2)})
+tool_call_fuzz = shaped(
+    {},
+    {
+        "id": st.text(max_size=8),
+        "type": st.just("function"),
+        "index": st.integers(0, 3),
+        "function": shaped(
+            {}, {"name": st.sampled_from(["get_weather", "x"]), "arguments": short_texts}
+        ),
+    },
+)
+message_fuzz = shaped(
+    {},
+    {
+        "role": st.just("assistant"),
+        "content": short_texts,
+        "reasoning_content": short_texts,
+        "tool_calls": st.lists(either(tool_call_fuzz), max_size=3),
+    },
+)
+usage_fuzz = shaped(
+    {},
+    {
+        "prompt_tokens": counts,
+        "completion_tokens": counts,
+        "total_tokens": counts,
+        "prompt_tokens_details": shaped({}, {"cached_tokens": counts}),
+        "completion_tokens_details": shaped({}, {"reasoning_tokens": counts}),
+    },
+)
+
+
+def answer_fuzz(body: str) -> st.SearchStrategy[dict[str, Any]]:
+    """A whole answer (``body="message"``) or a stream chunk (``"delta"``)."""
+    choice = shaped(
+        {body: message_fuzz},
+        {
+            "index": st.integers(0, 2),
+            "finish_reason": st.sampled_from(["stop", "tool_calls", "length"]),
+            "logprobs": logprobs_shaped,
+        },
+    )
+    return shaped(
+        {"choices": st.lists(either(choice), min_size=1, max_size=2)},
+        {
+            "id": st.text(max_size=8),
+            "object": st.just("chat.completion" if body == "message" else "chat.completion.chunk"),
+            "created": st.integers(0, 2**31),
+            "model": st.sampled_from(["glm-4.6", "glm-4.7", "some-unknown-model"]),
+            "usage": usage_fuzz,
+            "system_fingerprint": st.text(max_size=8),
+        },
+    )
+
+
+def _outcome(call: Any, handler: Any) -> None:
+    try:
+        got = call(handler)
+    except RunAPIError:
+        return
+    assert isinstance(got, Got) and isinstance(got.text, str)
+    assert got.input_tokens is None or 0 <= got.input_tokens < 2**53
+
+
+def _json_handler(payload: bytes) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=payload, headers={"content-type": "application/json"})
+
+    return handler
+
+
+@pytest.mark.filterwarnings("ignore:No price known")
+@SURFACE_FUZZ
+@given(answer=answer_fuzz("message"), surface=st.sampled_from([*WHOLE, *STREAMED]))
+@example(
+    answer={"choices": [{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 10**400}},
+    surface="ChatRunAPI.invoke",
+)
+@example(answer={"choices": [None], "model": 5, "id": [1]}, surface="RunAPILLM.stream_chat")
+def test_any_whole_answer_gives_a_result_or_a_typed_error(
+    answer: dict[str, Any], surface: str
+) -> None:
+    """Every surface, a streamed one too (a server that ignores ``stream: true``)."""
+    _outcome({**WHOLE, **STREAMED}[surface], _json_handler(json.dumps(answer).encode()))
+
+
+@pytest.mark.filterwarnings("ignore:No price known")
+@SURFACE_FUZZ
+@given(
+    chunks=st.lists(answer_fuzz("delta"), min_size=1, max_size=4),
+    done=st.booleans(),
+    surface=st.sampled_from(list(STREAMED)),
+)
+@example(
+    chunks=[
+        {"choices": [{"delta": {"content": "a"}, "logprobs": {"content": "x"}}]},
+        {"choices": [{"delta": {}, "logprobs": {"content": [{"token": "a", "logprob": 0}]}}]},
+    ],
+    done=True,
+    surface="ChatRunAPI.stream",
+)
+def test_any_stream_of_chunks_gives_a_result_or_a_typed_error(
+    chunks: list[dict[str, Any]], done: bool, surface: str
+) -> None:
+    events = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks)
+    payload = (events + ("data: [DONE]\n\n" if done else "")).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=payload, headers={"content-type": "text/event-stream"})
+
+    _outcome(STREAMED[surface], handler)
