@@ -24,6 +24,7 @@ from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
 from ._machine import DONE, Call, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
+from ._sse import DEFAULT_MAX_EVENT_BYTES
 from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
 from ._usage import check_budgets, record_usage
@@ -97,6 +98,7 @@ class _Base:
         default_headers: Mapping[str, str] | None = None,
         prices: Mapping[str, Price] | None = None,
         config: ClientConfig | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.config = config or ClientConfig.resolve(
             api_key=api_key,
@@ -104,6 +106,7 @@ class _Base:
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            max_event_bytes=max_event_bytes,
         )
         self.prices: dict[str, Price] = dict(prices or {})
         # No Authorization here: it is added to each request as it is sent and taken off it

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from ._sse import DEFAULT_MAX_EVENT_BYTES
 from .errors import ConfigurationError
 
 API_KEY_ENV = "RUNAPI_API_KEY"
@@ -126,6 +127,19 @@ def check_max_retries(max_retries: int) -> int:
     return max_retries
 
 
+def check_max_event_bytes(max_event_bytes: int) -> int:
+    if (
+        isinstance(max_event_bytes, bool)
+        or not isinstance(max_event_bytes, int)
+        or max_event_bytes <= 0
+    ):
+        raise ConfigurationError(
+            "max_event_bytes must be a whole number of bytes > 0 (default "
+            f"{DEFAULT_MAX_EVENT_BYTES}, 16 MB), got {max_event_bytes!r}"
+        )
+    return max_event_bytes
+
+
 class ConnectionSettings(Protocol):
     """What every model class of the adapters carries (its pydantic fields)."""
 
@@ -182,6 +196,8 @@ class ClientConfig:
     timeout: float | None = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: tuple[tuple[str, str], ...] = field(default=())
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    """The most one event of a stream may hold (see ``SSEDecoder``)."""
 
     @classmethod
     def resolve(
@@ -192,6 +208,7 @@ class ClientConfig:
         timeout: float | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> ClientConfig:
         return cls(
             api_key=resolve_api_key(api_key),
@@ -199,6 +216,7 @@ class ClientConfig:
             timeout=check_timeout(timeout),
             max_retries=check_max_retries(max_retries),
             default_headers=check_headers(default_headers),
+            max_event_bytes=check_max_event_bytes(max_event_bytes),
         )
 
     @classmethod

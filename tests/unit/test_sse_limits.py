@@ -1,18 +1,29 @@
 """The SSE decoder's cost and its bound: work in proportion to the bytes fed (a long line fed
 in pieces is not copied again with every piece), and one event held to ``max_event_bytes``,
-through the decoder."""
+through the decoder and through both clients' streams."""
 
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runapi_client import ServerSentEvent, SSEDecoder
+from runapi_client import (
+    AsyncRunAPIClient,
+    ConfigurationError,
+    IncompleteStreamError,
+    RunAPIClient,
+    ServerSentEvent,
+    SSEDecoder,
+)
+from runapi_client._sse import DEFAULT_MAX_EVENT_BYTES
 
 PIECE = 64 * 1024
+BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
 FIRST = b'data: {"id":"1","model":"glm-4.6","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
 
 
@@ -113,3 +124,84 @@ def test_past_the_limit_the_bytes_are_not_kept() -> None:
         assert decoder.too_large
         assert held < 2 * PIECE
         assert decoder.feed(b"\n\ndata: late\n\n") == [] and decoder.close() == []
+
+
+def test_the_default_limit_and_bad_settings() -> None:
+    assert DEFAULT_MAX_EVENT_BYTES == 16 * 1024 * 1024
+    assert SSEDecoder().max_event_bytes == DEFAULT_MAX_EVENT_BYTES
+    assert RunAPIClient(api_key="k").config.max_event_bytes == DEFAULT_MAX_EVENT_BYTES
+    assert AsyncRunAPIClient(api_key="k", max_event_bytes=10).config.max_event_bytes == 10
+    for bad in (0, -1, 1.5, True, "16MB"):
+        with pytest.raises(ConfigurationError, match="max_event_bytes"):
+            RunAPIClient(api_key="k", max_event_bytes=bad)  # type: ignore[arg-type]
+
+
+LIMIT = 256 * 1024
+ENDLESS = 64  # pieces of an event that never ends: 16 times the limit
+
+
+def endless_body(sent: list[int]) -> Iterator[bytes]:
+    yield FIRST
+    yield b'data: {"choices":[{"index":0,"delta":{"content":"'
+    for _ in range(ENDLESS):
+        sent.append(PIECE)
+        yield b"x" * PIECE
+
+
+async def async_endless_body(sent: list[int]) -> AsyncIterator[bytes]:
+    for piece in endless_body(sent):
+        yield piece
+
+
+def check_too_large(err: IncompleteStreamError, sent: list[int]) -> None:
+    assert "a stream event larger than 262,144 bytes" in str(
+        err
+    ) and "raise max_event_bytes" in str(err)
+    assert err.partial is not None
+    assert err.partial["choices"][0]["message"]["content"] == "Hel"
+    assert len(sent) < ENDLESS // 2  # the body was not read on to its end
+
+
+def test_a_stream_event_past_the_limit_ends_the_stream_with_partial() -> None:
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless_body(sent))
+
+    client = RunAPIClient(
+        api_key="k", transport=httpx.MockTransport(handler), max_event_bytes=LIMIT
+    )
+    got = []
+    with pytest.raises(IncompleteStreamError) as info:
+        for chunk in client.stream_chat_completion(BODY):
+            got.append(chunk)
+    assert len(got) == 1
+    check_too_large(info.value, sent)
+
+
+async def test_async_stream_event_past_the_limit_ends_the_stream_with_partial() -> None:
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=async_endless_body(sent))
+
+    client = AsyncRunAPIClient(
+        api_key="k", transport=httpx.MockTransport(handler), max_event_bytes=LIMIT
+    )
+    got = []
+    with pytest.raises(IncompleteStreamError) as info:
+        async for chunk in client.stream_chat_completion(BODY):
+            got.append(chunk)
+    assert len(got) == 1
+    check_too_large(info.value, sent)
+
+
+def test_the_default_limit_is_named_in_megabytes() -> None:
+    body = FIRST + b"data: " + b"x" * (DEFAULT_MAX_EVENT_BYTES + 1) + b"\n\n"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    client = RunAPIClient(api_key="k", transport=httpx.MockTransport(handler))
+    with pytest.raises(IncompleteStreamError, match="a stream event larger than 16 MB"):
+        list(client.stream_chat_completion(BODY))
