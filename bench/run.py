@@ -12,6 +12,10 @@ the order of clients from round to round, and reports the median of the rounds f
 - ``stream``: one streamed answer of N chunks (default 20,000), consumed to the end;
 - ``async``: N async calls with at most C in flight (default 1,000 at 64).
 
+And, in this process, ``decoder``: the SSE decoder's time per MB for one 20 MB event line fed
+in 64 KB pieces (as a long event arrives off the network), ours and the OpenAI SDK's
+(``openai._streaming.SSEDecoder``) in the same rounds, alternating, and their ratio.
+
 The table shows medians and the ratios ours/peer and ours/httpx; the same goes to
 ``bench/results/latest.json`` (and a time-stamped copy). A client that cannot be imported yet
 is reported as ``n/a``.
@@ -19,11 +23,13 @@ is reported as ``n/a``.
     python bench/run.py                 # 5 rounds, full sizes (a few minutes on 2 cores)
     python bench/run.py --quick         # 3 rounds at reduced sizes, for a quick look
     python bench/run.py --rounds 9 --clients ChatRunAPI,ChatOpenAI
+    python bench/run.py --decoder-only  # the decoder scenario alone (seconds)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -134,6 +140,63 @@ def _fmt_ratio(value: float | None, goal: float | None = None) -> str:
     return f"{value:.2f}{mark}"
 
 
+DECODER_LINE_MB = 20
+DECODER_PIECE = 64 * 1024
+
+
+def decoder_scenario(rounds: int) -> dict[str, Any]:
+    """Seconds per MB to decode one long event line fed in network-sized pieces: ours and the
+    OpenAI SDK's decoder (``None`` if the ``openai`` package is not installed)."""
+    sys.path.insert(0, str(ROOT))
+    from runapi_client import SSEDecoder
+
+    decoder_class: Any = None  # the OpenAI SDK's; the dev extra has it (via langchain-openai)
+    with contextlib.suppress(ImportError):
+        from openai._streaming import SSEDecoder as OpenAIDecoder
+
+        decoder_class = OpenAIDecoder
+
+    size = DECODER_LINE_MB * 1024 * 1024
+    line = b"data: " + b"x" * size + b"\n\n"
+    pieces = [line[i : i + DECODER_PIECE] for i in range(0, len(line), DECODER_PIECE)]
+
+    def ours() -> int:
+        # The limit raised past the line: this measures decoding, not the 16 MB cap.
+        decoder = SSEDecoder(max_event_bytes=2 * size)
+        events = [event for piece in pieces for event in decoder.feed(piece)]
+        return len(events + decoder.close())
+
+    def openai_sdk() -> int:
+        return sum(1 for _ in decoder_class().iter_bytes(iter(pieces)))
+
+    runs = {"ours": ours, "openai": openai_sdk} if decoder_class is not None else {"ours": ours}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for n in range(rounds):
+        for name in sorted(runs, reverse=bool(n % 2)):
+            started = time.perf_counter()
+            events = runs[name]()
+            times[name].append(time.perf_counter() - started)
+            assert events == 1, (name, events)
+    per_mb = {name: statistics.median(t) / DECODER_LINE_MB for name, t in times.items()}
+    return {
+        "line_mb": DECODER_LINE_MB,
+        "piece_bytes": DECODER_PIECE,
+        "rounds": rounds,
+        "seconds_per_mb": per_mb,
+        "ratio_ours_openai": _ratio(per_mb["ours"], per_mb.get("openai")),
+        "samples": times,
+    }
+
+
+def render_decoder(result: dict[str, Any]) -> str:
+    per_mb = result["seconds_per_mb"]
+    shown = "  ".join(f"{name} {per_mb[name] * 1000:.2f} ms/MB" for name in per_mb)
+    return (
+        f"SSE decoder, one {result['line_mb']} MB line in {result['piece_bytes'] // 1024} KB "
+        f"pieces: {shown}  ours/openai {_fmt_ratio(result['ratio_ours_openai'])}"
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     medians = report["medians"]
     sizes = report["sizes"]
@@ -187,10 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--async-calls", type=int, default=None, help="calls (default 1000)")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default results/)")
+    parser.add_argument(
+        "--decoder-only", action="store_true", help="only the SSE decoder scenario, printed"
+    )
     args = parser.parse_args(argv)
 
     quick = args.quick
     rounds = args.rounds or (3 if quick else 5)
+    if args.decoder_only:
+        print(render_decoder(decoder_scenario(rounds)))
+        return 0
     sizes = {
         "sequential": args.sequential or (100 if quick else 300),
         "stream": args.chunks or (5000 if quick else 20000),
@@ -234,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
 
+    decoder = decoder_scenario(rounds)
+    print(render_decoder(decoder), flush=True)
+
     medians: dict[str, dict[str, Any]] = {}
     for client in clients:
         if client in errors:
@@ -276,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "medians": medians,
         "ratios": ratios,
         "cpu_ratios": cpu_ratios,
+        "decoder": decoder,
         "goals": GOALS,
         "samples": samples,
         "cpu_samples": cpu_samples,
@@ -288,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nclient CPU time ratios (process time, medians):")
     for name, r in cpu_ratios.items():
         print(f"  {name:24} " + "  ".join(f"{s} {_fmt_ratio(r[s])}" for s in CPU))
+    print(render_decoder(decoder))
     print(
         f"\n{rounds} rounds, medians; {report['machine']['cpus']} CPUs; {report['wall_seconds']} s"
     )

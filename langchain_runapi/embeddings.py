@@ -142,6 +142,30 @@ class RunAPIEmbeddings(MaskedSettingsRepr, BaseModel, Embeddings):
     def async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
 
+    # ------------------------------------------------------------------------------ closing
+
+    def close(self) -> None:
+        """Release the sockets of this object's sync calls (``RunAPIClient.close()``): a later
+        call opens a fresh pool. Your own ``http_client``, if given, is closed too."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Release the sockets of this object's async calls on the running loop, and of its
+        sync calls (as :meth:`close`); your own ``async_http_client`` is closed too."""
+        await self._clients.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order; no texts, no request."""
         result = embed_texts(

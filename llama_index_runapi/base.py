@@ -31,6 +31,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.function_program import FunctionCallingProgram
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
+from typing_extensions import Self
 
 from runapi_client import (
     AsyncRunAPIClient,
@@ -191,6 +192,30 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
 
     def _async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
+
+    # ------------------------------------------------------------------------------ closing
+
+    def close(self) -> None:
+        """Release the sockets of this object's sync calls (``RunAPIClient.close()``): a later
+        call opens a fresh pool. Your own ``http_client``, if given, is closed too."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Release the sockets of this object's async calls on the running loop, and of its
+        sync calls (as :meth:`close`); your own ``async_http_client`` is closed too."""
+        await self._clients.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     # ----------------------------------------------------------------------------- metadata
 

@@ -25,6 +25,7 @@ from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
 from ._secret import seal
+from ._sse import DEFAULT_MAX_EVENT_BYTES
 from ._streaming import StreamAccumulator
 from ._types import ChatCompletion, ChatCompletionChunk, Model, Usage
 from ._usage import check_budgets, record_usage
@@ -99,6 +100,7 @@ class _Base:
         prices: Mapping[str, Price] | None = None,
         config: ClientConfig | None = None,
         total_timeout: float | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
         self.config = config or ClientConfig.resolve(
@@ -108,6 +110,7 @@ class _Base:
             max_retries=max_retries,
             default_headers=default_headers,
             total_timeout=total_timeout,
+            max_event_bytes=max_event_bytes,
         )
         self.prices: dict[str, Price] = dict(prices or {})
         # No Authorization here: it is added to each request as it is sent and taken off it

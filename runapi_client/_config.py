@@ -15,6 +15,7 @@ import httpx
 from pydantic import SecretStr
 
 from ._secret import SealedSecret, seal
+from ._sse import DEFAULT_MAX_EVENT_BYTES
 from .errors import ConfigurationError
 
 API_KEY_ENV = "RUNAPI_API_KEY"
@@ -235,6 +236,19 @@ def check_max_retries(max_retries: int) -> int:
     return max_retries
 
 
+def check_max_event_bytes(max_event_bytes: int) -> int:
+    if (
+        isinstance(max_event_bytes, bool)
+        or not isinstance(max_event_bytes, int)
+        or max_event_bytes <= 0
+    ):
+        raise ConfigurationError(
+            "max_event_bytes must be a whole number of bytes > 0 (default "
+            f"{DEFAULT_MAX_EVENT_BYTES}, 16 MB), got {max_event_bytes!r}"
+        )
+    return max_event_bytes
+
+
 class ConnectionSettings(Protocol):
     """What every model class of the adapters carries (its pydantic fields)."""
 
@@ -300,6 +314,8 @@ class ClientConfig:
         # A config built directly (not through resolve) is sealed all the same.
         if not isinstance(self.api_key, SealedSecret):
             object.__setattr__(self, "api_key", seal(self.api_key))
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    """The most one event of a stream may hold (see ``SSEDecoder``)."""
 
     @classmethod
     def resolve(
@@ -311,6 +327,7 @@ class ClientConfig:
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         total_timeout: object = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> ClientConfig:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
         return cls(
@@ -320,6 +337,7 @@ class ClientConfig:
             max_retries=check_max_retries(max_retries),
             default_headers=check_headers(default_headers),
             total_timeout=check_total_timeout(total_timeout),
+            max_event_bytes=check_max_event_bytes(max_event_bytes),
         )
 
     @classmethod

@@ -340,7 +340,7 @@ class StreamCall(Call):
         super().__init__(client, "POST", "/chat/completions", content, prepared)
         self.prepared: PreparedRequest = prepared
         self.accumulator = StreamAccumulator(single_tool_call=prepared.single_tool_call)
-        self.decoder = SSEDecoder()
+        self.decoder = SSEDecoder(client.config.max_event_bytes)
         self.request_id: str | None = None
         self.result: ChatResult | None = None
         self.outcome: Outcome | None = None
@@ -355,7 +355,7 @@ class StreamCall(Call):
     def opened(self, headers: Mapping[str, str]) -> None:
         """A 2xx answer's head arrived: a new attempt starts reading."""
         self.request_id = headers.get("x-request-id") or self.request_id
-        self.decoder = SSEDecoder()
+        self.decoder = SSEDecoder(self.client.config.max_event_bytes)
         self.outcome = None
         self.sniffed = False
         self._json = None
@@ -403,6 +403,17 @@ class StreamCall(Call):
             yield from self._event(event)
             if self.outcome is not None:
                 return
+        if self.decoder.too_large:
+            limit = self.decoder.max_event_bytes
+            shown = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit:,} bytes"
+            self.outcome = IncompleteStreamError(
+                f"RunAPI sent a stream event larger than {shown}, the client's max_event_bytes: "
+                "the stream was stopped there and the event dropped. Every chunk before it was "
+                "delivered; `partial` holds them joined. If the events really are this large, "
+                "raise max_event_bytes=... on the client.",
+                partial=self.accumulator.completion(),
+                request_id=self.request_id,
+            )
 
     def ended(self) -> Iterator[ChatCompletionChunk]:
         """The body ended (cleanly, as far as HTTP goes): the last chunks, and the outcome."""
@@ -548,7 +559,7 @@ class StreamCall(Call):
             # before its first token).
             self.outcome = self.retry_or(_EMPTY_STREAM)
             if isinstance(self.outcome, Wait):
-                self.decoder = SSEDecoder()
+                self.decoder = SSEDecoder(self.client.config.max_event_bytes)
                 return
         if not acc.complete:
             self.outcome = IncompleteStreamError(

@@ -4,7 +4,8 @@ per configuration and event loop.
 An ``AsyncClient`` holds sockets bound to the loop that opened them; reusing it from another
 loop fails ("Event loop is closed"), which is what breaks a script that calls ``asyncio.run``
 twice or a notebook cell re-run. So async pools are keyed by loop and closed on their loop when
-``asyncio.run()`` shuts it down; the pools of loops closed some other way are dropped when a new
+the loop closes: by ``asyncio.run()`` as it shuts the loop down, or by ``loop.close()`` on a
+loop made by hand. The pools of a loop whose close could not be hooked are dropped when a new
 loop asks for one (the weak key alone never frees them: their connections reference the loop).
 """
 
@@ -16,7 +17,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Hashable
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
@@ -269,6 +270,69 @@ def _close_with_the_loop(pools: dict[Hashable, httpx.AsyncClient]) -> AsyncGener
     return watcher
 
 
+def _close_pools_with(loop: asyncio.AbstractEventLoop) -> None:
+    """Have ``loop.close()`` close the loop's pools first, on the loop, as ``asyncio.run()``
+    does through the watcher.
+
+    A loop made by hand (``new_event_loop()``, ``run_until_complete``, ``close()``) never runs
+    ``shutdown_asyncgens``, so the watcher's ``finally`` never ran: the sockets stayed open
+    until collected, a ``ResourceWarning`` each. Wrapping ``close`` on the loop instance is
+    the one way to act while the loop can still run the pools' ``aclose()``: a weak finalizer
+    on the loop fires only once it is collected (never, while the pools' connections reference
+    it) and the async generator hooks only when a generator is, both too late to close a
+    socket but by reaching into the transports' internals; patching ``BaseEventLoop.close``
+    would change every loop in the process, and miss uvloop's. The wrapper holds the loop
+    weakly (no cycle keeps it alive) and removes itself when it runs.
+    """
+    attributes = getattr(loop, "__dict__", None)
+    if attributes is None or "close" in attributes:  # no room, or wrapped already: leave it
+        return
+    loop_ref = weakref.ref(loop)
+
+    def close() -> None:
+        loop = loop_ref()
+        if loop is None:  # pragma: no cover - a collected loop has no attribute to call
+            return
+        if loop.is_running() or loop.is_closed():
+            type(loop).close(loop)  # raises for a running loop, as ever; keeps the wrapper
+            return
+        vars(loop).pop("close", None)
+        watcher = _watchers.get(loop)
+        if watcher is not None and _nothing_of_the_callers_pending(loop):
+            with contextlib.suppress(Exception):  # the loop closes whatever happens here
+                _run_to_end(loop, watcher.aclose())
+        loop.close()
+
+    loop.close = close  # type: ignore[method-assign]
+
+
+def _nothing_of_the_callers_pending(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether running ``loop`` once more runs none of the caller's code. Closing the pools runs
+    the loop, and with it every task ready on it: a task of the caller's left pending would
+    run from ``close()``, so its pools are then left to be dropped as before. The tasks the
+    loop made itself to finalize an async generator left mid-way (an ``async for`` ended
+    early, as a stream's read loop is at ``[DONE]``) are clean-up that ``asyncio.run`` runs
+    too."""
+    return all(
+        type(task.get_coro()).__name__ == "async_generator_athrow"
+        for task in asyncio.all_tasks(loop)
+    )
+
+
+def _run_to_end(loop: asyncio.AbstractEventLoop, step: Awaitable[None]) -> None:
+    """Run ``step`` on ``loop``, which is not running. From a thread where another loop runs
+    (a loop run in a worker thread, closed from a notebook cell) ``run_until_complete`` is
+    refused, so the loop runs it in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop.run_until_complete(step)
+        return
+    runner = threading.Thread(target=loop.run_until_complete, args=(step,), daemon=True)
+    runner.start()
+    runner.join()
+
+
 def async_http_client(key: PoolKey) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     per_loop = _async.get(loop)
@@ -284,6 +348,7 @@ def async_http_client(key: PoolKey) -> httpx.AsyncClient:
             if per_loop is None:
                 per_loop = _async[loop] = {}
                 _watchers[loop] = _close_with_the_loop(per_loop)
+                _close_pools_with(loop)
     client = per_loop.get(key)
     if client is None or client.is_closed:
         sharded = _ShardedAsyncTransport(LIMITS, proxy=env_proxy(key[0]))

@@ -270,6 +270,20 @@ class ClientCache:
         self._async = (key, client)
         return client
 
+    def close(self) -> None:
+        """Release the sockets of the sync client's pool, as ``RunAPIClient.close()`` does: a
+        later call opens a fresh pool; an ``http_client`` of the owner's is closed with it.
+        Nothing to do if no sync call was made."""
+        if self._sync is not None:
+            self._sync[1].close()
+
+    async def aclose(self) -> None:
+        """Release the sockets of the async client's pool on the running loop (a pool of
+        another loop closes with that loop), then the sync client's, as :meth:`close`."""
+        if self._async is not None:
+            await self._async[1].aclose()
+        self.close()
+
     def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
         return ClientCache()  # a copied model object builds clients of its own
 
