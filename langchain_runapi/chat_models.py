@@ -39,6 +39,7 @@ from runapi_client import (
     AsyncRunAPIClient,
     ClientConfig,
     ConfigurationError,
+    Pacer,
     PreparedRequest,
     Price,
     RunAPIClient,
@@ -126,6 +127,11 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     total_timeout: float | None = None
     """A deadline for the whole call in seconds: every attempt, the waits between them and all
     of a stream (a stream kept alive by pings is never stopped by ``timeout``)."""
+    pacing: bool = True
+    """Calls on one key share one pace: when RunAPI says "too many", they all hold back
+    (``llm.pacer.stats()``). False: each call meets its 429s alone."""
+    max_concurrency: int | None = None
+    """At most this many of this model's calls in flight at once on the key."""
     max_retries: int = 2
     """Retries on connection errors, 408/429/5xx, honouring ``Retry-After``."""
     streaming: bool = False
@@ -299,6 +305,12 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     @property
     def async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
+
+    @property
+    def pacer(self) -> Pacer | None:
+        """The pace this model's calls share with every client on the same key (``stats()``),
+        None with ``pacing=False``."""
+        return self.client.pacer
 
     # ------------------------------------------------------------------------------ closing
 

@@ -39,6 +39,7 @@ from runapi_client import (
     ClientConfig,
     ConfigurationError,
     ModelInfo,
+    Pacer,
     PreparedRequest,
     Price,
     RunAPIClient,
@@ -121,6 +122,13 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
         default=None,
         description="A deadline for the whole call (retries and the whole stream included).",
     )
+    pacing: bool = Field(
+        default=True,
+        description="Calls on one key share one pace: on 'too many' they all hold back.",
+    )
+    max_concurrency: int | None = Field(
+        default=None, gt=0, description="At most this many calls in flight at once on the key."
+    )
     max_retries: int = Field(
         default=DEFAULT_MAX_RETRIES,
         ge=0,
@@ -192,6 +200,12 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
 
     def _async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
+
+    @property
+    def pacer(self) -> Pacer | None:
+        """The pace this LLM's calls share with every client on the same key (``stats()``),
+        None with ``pacing=False``."""
+        return self._sync_client().pacer
 
     # ------------------------------------------------------------------------------ closing
 

@@ -29,6 +29,7 @@ from ._embeddings import (
 )
 from ._names import base_model, model_key
 from ._options import RequestOptions
+from ._pacer import Pacer
 from ._price import Price
 from ._price_list import PriceList, parse_price_schedules
 from ._pricing import (
@@ -73,6 +74,7 @@ __all__ = [
     "Model",
     "ModelInfo",
     "ModelUsage",
+    "Pacer",
     "PreparedRequest",
     "Price",
     "PriceList",

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from . import _pool
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig, mask_url
 from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
+from ._pacer import Pacer, Turn, origin_of, pacer_for
 from ._pricing import Cost, Price, cost_of, token_counts
 from ._secret import seal
 from ._sse import DEFAULT_MAX_EVENT_BYTES
@@ -50,6 +52,9 @@ __all__ = [
 ]
 
 _OPTION_CLIENTS = 16
+TURN_POLL = 0.05
+"""Seconds a call waiting for a free turn looks again even unwoken (a turn freed by a call
+that left without an answer wakes no one)."""
 _C = TypeVar("_C", bound="_Base")
 
 
@@ -101,6 +106,8 @@ class _Base:
         config: ClientConfig | None = None,
         total_timeout: float | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        pacing: bool = True,
+        max_concurrency: int | None = None,
     ) -> None:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
         self.config = config or ClientConfig.resolve(
@@ -111,6 +118,8 @@ class _Base:
             default_headers=default_headers,
             total_timeout=total_timeout,
             max_event_bytes=max_event_bytes,
+            pacing=pacing,
+            max_concurrency=max_concurrency,
         )
         self.prices: dict[str, Price] = dict(prices or {})
         # No Authorization here: it is added to each request as it is sent and taken off it
@@ -129,6 +138,24 @@ class _Base:
         # option says otherwise (requests on our pools carry _timeout_extension instead).
         self._send_timeout: httpx.Timeout | Any = httpx.USE_CLIENT_DEFAULT
         self._option_clients: dict[tuple[RequestOptions, object], _Base] = {}
+        self.pacer: Pacer | None = (
+            pacer_for(origin_of(self.config.base_url), self.config.key_digest)
+            if self.config.pacing
+            else None
+        )
+        """The pace shared by every client in the process on this key (``stats()`` says it);
+        None with ``pacing=False``."""
+
+    def _turn_taken(self, call: Call, turn: Turn | None, failed: bool) -> None:
+        """Give ``turn`` back to the pacer, saying what the attempt learned (nothing if it
+        ended in an exception: cancelled, or its request never went out)."""
+        if turn is None or self.pacer is None:
+            return
+        if failed:
+            self.pacer.give_back(turn)
+        else:
+            self.pacer.done(turn, limited=call.limited, hint=call.hint)
+        call.limited, call.hint = False, None
 
     def __repr__(self) -> str:
         # Safe on an object whose __init__ failed: error trackers repr every frame's locals.
@@ -333,6 +360,11 @@ class _Base:
         return EmbeddingResult(vectors=vectors, response=response, cost=cost, request_id=request_id)
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class _StreamBase:
     _call: StreamCall
 
@@ -428,6 +460,31 @@ class RunAPIClient(_Base):
             response.close()
         return response.status_code, response.headers, body
 
+    def _wait_turn(self) -> Turn | None:
+        """This call's turn on the key, after what waiting the pacer asks for (a pause, the
+        pace, a free slot); it counts against neither the timeout nor the retries."""
+        pacer = self.pacer
+        if pacer is None:
+            return None
+        while True:
+            got = pacer.take(self.config.max_concurrency)
+            if isinstance(got, Turn):
+                return got
+            if got is not None:
+                time.sleep(got)
+                continue
+            freed = threading.Event()
+
+            def wake(freed: threading.Event = freed) -> bool:
+                freed.set()
+                return True  # a waiting thread is never gone: it looks again when woken
+
+            forget = pacer.wait_for(wake)
+            try:
+                freed.wait(TURN_POLL)  # and a look now and then, whatever wakes us
+            finally:
+                forget()
+
     @contextlib.contextmanager
     def _reserved(self, call: Call) -> Iterator[None]:
         """Inside, the call holds its reservation on the ``max_cost`` budgets around it
@@ -448,14 +505,19 @@ class RunAPIClient(_Base):
         while True:
             headers: httpx.Headers | None = None
             outcome: dict[str, Any] | Wait | RunAPIError
+            turn = self._wait_turn()
             try:
                 status, headers, body = self._exchange(call)
                 if (late := call.expired()) is not None:  # a body that took past the deadline
                     raise late
             except httpx.TransportError as exc:
                 outcome = call.lost(exc)
+            except BaseException:
+                self._turn_taken(call, turn, failed=True)
+                raise
             else:
                 outcome = call.answered(status, headers, body)
+            self._turn_taken(call, turn, failed=False)
             if isinstance(outcome, Wait):
                 time.sleep(outcome.delay)
             elif isinstance(outcome, RunAPIError):
@@ -465,10 +527,20 @@ class RunAPIClient(_Base):
                 return outcome, headers
 
     def _attempt(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
-        """One attempt of a stream: the chunks it delivers; its outcome is left in ``call``."""
+        """One attempt of a stream: the chunks it delivers; its outcome is left in ``call``.
+        The attempt holds its turn on the key until its response is closed."""
         if (late := call.expired()) is not None:
             call.outcome = late
             return
+        turn = self._wait_turn()
+        failed = True
+        try:
+            yield from self._read_attempt(call)
+            failed = False
+        finally:
+            self._turn_taken(call, turn, failed)
+
+    def _read_attempt(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
         try:
             response = self._send(call)
         except httpx.TransportError as exc:
@@ -649,6 +721,34 @@ class AsyncRunAPIClient(_Base):
             await response.aclose()
         return response.status_code, response.headers, body
 
+    async def _wait_turn(self) -> Turn | None:
+        pacer = self.pacer
+        if pacer is None:
+            return None
+        loop = asyncio.get_running_loop()
+        while True:
+            got = pacer.take(self.config.max_concurrency)
+            if isinstance(got, Turn):
+                return got
+            if got is not None:
+                await asyncio.sleep(got)
+                continue
+            freed = loop.create_future()
+
+            def wake(freed: asyncio.Future[None] = freed) -> bool:
+                # Called from whichever thread ended a call; False: this waiter is gone.
+                if freed.done() or loop.is_closed():
+                    return False
+                loop.call_soon_threadsafe(_resolve, freed)
+                return True
+
+            forget = pacer.wait_for(wake)
+            try:
+                await asyncio.wait([freed], timeout=TURN_POLL)
+            finally:
+                forget()
+                freed.cancel()
+
     @contextlib.asynccontextmanager
     async def _reserved(self, call: Call) -> AsyncIterator[None]:
         reservation = call.reservation()
@@ -666,14 +766,19 @@ class AsyncRunAPIClient(_Base):
         while True:
             headers: httpx.Headers | None = None
             outcome: dict[str, Any] | Wait | RunAPIError
+            turn = await self._wait_turn()
             try:
                 status, headers, body = await self._exchange(call)
                 if (late := call.expired()) is not None:
                     raise late
             except httpx.TransportError as exc:
                 outcome = call.lost(exc)
+            except BaseException:
+                self._turn_taken(call, turn, failed=True)
+                raise
             else:
                 outcome = call.answered(status, headers, body)
+            self._turn_taken(call, turn, failed=False)
             if isinstance(outcome, Wait):
                 await asyncio.sleep(outcome.delay)
             elif isinstance(outcome, RunAPIError):
@@ -686,6 +791,17 @@ class AsyncRunAPIClient(_Base):
         if (late := call.expired()) is not None:
             call.outcome = late
             return
+        turn = await self._wait_turn()
+        failed = True
+        try:
+            async with contextlib.aclosing(self._read_attempt(call)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+            failed = False
+        finally:
+            self._turn_taken(call, turn, failed)
+
+    async def _read_attempt(self, call: StreamCall) -> AsyncGenerator[ChatCompletionChunk, None]:
         try:
             response = await self._send(call)
         except httpx.TransportError as exc:
@@ -701,11 +817,14 @@ class AsyncRunAPIClient(_Base):
                 return
             call.opened(response.headers)
             try:
-                async for raw in response.aiter_bytes():
-                    for chunk in call.feed(raw):
-                        yield chunk
-                    if call.outcome is not None:
-                        return
+                # aclosing: leaving at [DONE] closes the body's generator now, not when collected
+                body_bytes = response.aiter_bytes()
+                async with contextlib.aclosing(body_bytes):  # type: ignore[type-var]
+                    async for raw in body_bytes:
+                        for chunk in call.feed(raw):
+                            yield chunk
+                        if call.outcome is not None:
+                            return
             except httpx.TransportError as exc:
                 for chunk in call.broken(exc):
                     yield chunk

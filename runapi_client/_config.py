@@ -230,6 +230,22 @@ def check_headers(
     return tuple(sorted(items.items()))
 
 
+def check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_max_concurrency(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            f"max_concurrency must be a whole number >= 1, or None for no cap; got {value!r}"
+        )
+    return value
+
+
 def check_max_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
@@ -291,6 +307,8 @@ def settings_key(settings: ConnectionSettings) -> tuple[Any, ...]:
         settings.timeout,
         settings.max_retries,
         getattr(settings, "total_timeout", None),
+        getattr(settings, "pacing", True),
+        getattr(settings, "max_concurrency", None),
         tuple(headers.items()) if headers else None,
         _fingerprint(os.environ.get(API_KEY_ENV)) if api_key is None else None,
         os.environ.get(BASE_URL_ENV) if base_url is None else None,
@@ -316,6 +334,12 @@ class ClientConfig:
             object.__setattr__(self, "api_key", seal(self.api_key))
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     """The most one event of a stream may hold (see ``SSEDecoder``)."""
+    pacing: bool = True
+    """Calls on one key share one pace (``_pacer``): when RunAPI says "too many", they all hold
+    back. False: each call meets its 429s alone."""
+    max_concurrency: int | None = None
+    """At most this many calls of this client in flight on the key (None: as many as the
+    server takes)."""
 
     @classmethod
     def resolve(
@@ -328,6 +352,8 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None = None,
         total_timeout: object = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        pacing: bool = True,
+        max_concurrency: int | None = None,
     ) -> ClientConfig:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
         return cls(
@@ -338,6 +364,8 @@ class ClientConfig:
             default_headers=check_headers(default_headers),
             total_timeout=check_total_timeout(total_timeout),
             max_event_bytes=check_max_event_bytes(max_event_bytes),
+            pacing=check_flag(pacing, "pacing"),
+            max_concurrency=check_max_concurrency(max_concurrency),
         )
 
     @classmethod
@@ -350,7 +378,15 @@ class ClientConfig:
             max_retries=settings.max_retries,
             default_headers=settings.default_headers,
             total_timeout=getattr(settings, "total_timeout", None),
+            pacing=getattr(settings, "pacing", True),
+            max_concurrency=getattr(settings, "max_concurrency", None),
         )
+
+    @property
+    def key_digest(self) -> bytes | None:
+        """A salted digest of the key: what the calls of one key share (their pace), without
+        the key itself."""
+        return _fingerprint(self.api_key.get_secret_value())
 
     @property
     def pool_key(self) -> tuple[str, Timeout]:

@@ -41,10 +41,13 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     IncompleteStreamError,
+    InsufficientCreditsError,
+    RateLimitError,
     RunAPIError,
     ServerError,
     StreamInterruptedError,
     StreamTimeoutError,
+    UsageLimitError,
     parse_retry_after,
 )
 from .policy import PreparedRequest, normalize_message, recover_tool_call
@@ -127,6 +130,15 @@ class RetryBudget:
         return Wait(delay)
 
 
+def is_rate_limit(err: RunAPIError) -> bool:
+    """Whether ``err`` says the key sends too much (a 429 or a rate-limit code, an overload
+    sent as 429 included), as opposed to a usage cap or an empty balance, which no pace
+    helps."""
+    if isinstance(err, (UsageLimitError, InsufficientCreditsError)):
+        return False
+    return isinstance(err, RateLimitError) or err.status_code == 429
+
+
 def scrub_traceback(exc: BaseException | None) -> None:
     """Clear the locals of the finished frames ``exc`` (and its causes) passed through.
 
@@ -177,7 +189,17 @@ def is_error_envelope(data: Mapping[str, Any]) -> bool:
 class Call:
     """One request (not streamed): what a response or a lost connection means for it."""
 
-    __slots__ = ("budget", "client", "content", "deadline", "method", "path", "prepared")
+    __slots__ = (
+        "budget",
+        "client",
+        "content",
+        "deadline",
+        "hint",
+        "limited",
+        "method",
+        "path",
+        "prepared",
+    )
 
     stream = False
 
@@ -197,13 +219,24 @@ class Call:
         self.budget = RetryBudget(client.max_retries, f"{method} {path}")
         total = client.config.total_timeout
         self.deadline = time.monotonic() + total if total is not None else None
+        # What the last attempt's answer says to the key's pacer: "too many", and how long to
+        # hold off (its Retry-After), for every call on the key.
+        self.limited = False
+        self.hint: float | None = None
 
     # ------------------------------------------------------------------------------ deadline
 
     def retry_or(
         self, err: RunAPIError, headers: Mapping[str, str] | None = None
     ) -> Wait | RunAPIError:
-        """The retry budget's verdict on ``err``, unless waiting would pass the deadline."""
+        """The retry budget's verdict on ``err``, unless waiting would pass the deadline. Every
+        error an attempt ends with passes here, so here it is noted for the pacer whether the
+        server said "too many"."""
+        if is_rate_limit(err):
+            self.limited = True
+            self.hint = parse_retry_after(headers) if headers is not None else None
+            if self.hint is None and isinstance(err, RateLimitError):
+                self.hint = err.retry_after
         outcome = self.budget.next(err, headers)
         if (
             isinstance(outcome, Wait)

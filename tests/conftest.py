@@ -20,6 +20,21 @@ if not os.environ.get("RUNAPI_API_KEY"):
     os.environ["RUNAPI_API_KEY"] = DUMMY_KEY
 
 
+@pytest.fixture(autouse=True)
+def quick_pace(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no pace learned (pacers are per key and process-wide, and the
+    tests share keys), and a key-wide pause is a couple of milliseconds (the retry tests
+    meet hundreds of 429s). The pacer's own tests (marked ``real_pace``) keep its real
+    pauses."""
+    from runapi_client import _pacer
+
+    _pacer._pacers.clear()
+    if request.node.get_closest_marker("real_pace") is None:
+        monkeypatch.setattr(_pacer, "MAX_PAUSE", 0.002)
+        monkeypatch.setattr(_pacer, "INITIAL_BACKOFF", 0.001)
+        monkeypatch.setattr(_pacer, "MAX_BACKOFF", 0.002)
+
+
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
     return {

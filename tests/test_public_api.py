@@ -53,6 +53,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "PRICES",
         "PRICES_AS_OF",
         "PermissionDeniedError",
+        "Pacer",
         "PreparedRequest",
         "Price",
         "PriceList",
