@@ -466,12 +466,17 @@ class RunAPIClient(_Base):
         pacer = self.pacer
         if pacer is None:
             return None
+        waited, booking = False, None
         while True:
-            got = pacer.take(self.config.max_concurrency)
+            got = pacer.take(self.config.max_concurrency, booking)
             if isinstance(got, Turn):
                 return got
+            if not waited:
+                waited = True
+                pacer.waited()
             if got is not None:
-                time.sleep(got)
+                booking = got.booking
+                time.sleep(got.seconds)
                 continue
             freed = threading.Event()
 
@@ -726,12 +731,17 @@ class AsyncRunAPIClient(_Base):
         if pacer is None:
             return None
         loop = asyncio.get_running_loop()
+        waited, booking = False, None
         while True:
-            got = pacer.take(self.config.max_concurrency)
+            got = pacer.take(self.config.max_concurrency, booking)
             if isinstance(got, Turn):
                 return got
+            if not waited:
+                waited = True
+                pacer.waited()
             if got is not None:
-                await asyncio.sleep(got)
+                booking = got.booking
+                await asyncio.sleep(got.seconds)
                 continue
             freed = loop.create_future()
 

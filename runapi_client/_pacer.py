@@ -13,11 +13,13 @@ loop, all four model classes and the core clients) takes its turn from one :clas
   absurd one (hours) is capped at 60 s, so the pacer never stalls for long.
 - **Concurrency (AIMD, as TCP does).** The limit of calls in flight starts unbounded (or at
   ``max_concurrency``). A 429 on a call sent while more calls were in flight than ever went
-  through together says the server counts calls in flight: the limit drops to the calls still
-  in flight as the refusals come back (halving on the first, without a success to go by). A
-  429 within what went through before says the server counts calls per second: the pace drops
-  to what it admitted over the last second, less a margin. Both rise again, by one call and by
-  5 %, after a quiet run of successes, never above ``max_concurrency``, never below 1 call.
+  through together says the server counts calls in flight: the limit drops to what the
+  episode's refusals leave of the calls that were out (a burst of 64 at a server taking 16
+  ends at 16). A 429 within what went through before says the server counts calls per
+  second: the pace drops to what it admitted over the last second (answered, or still
+  answering), less 2 %, and calls leave at that pace by appointment, in order. Both rise
+  again, by one call and by 5 %, after a quiet run of successes, never above
+  ``max_concurrency``, never below 1 call.
 - A call that never meets a limit pays one lock: nothing is learned, nothing waits.
 
 Waiting for a turn counts against neither a call's read timeout nor its retries; a call
@@ -38,7 +40,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["Pacer", "Turn", "origin_of", "pacer_for"]
+__all__ = ["Later", "Pacer", "Turn", "origin_of", "pacer_for"]
 
 logger = logging.getLogger("runapi_client")
 
@@ -50,9 +52,17 @@ MAX_BACKOFF = 8.0
 QUIET_RUN = 10.0
 """Seconds without a 429 (and a window's worth of successes) before a limit is raised a step:
 probing a learned limit costs a 429 and a pause, so it is done rarely."""
-RATE_MARGIN = 0.95
+RATE_MARGIN = 0.98
 """The pace set from what the server admitted over the last second, below it by this factor."""
 UNBOUNDED = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """Ask again after ``seconds``; ``booking``: the appointment the call now holds, if any."""
+
+    seconds: float
+    booking: int | None = None
 
 
 @dataclass(slots=True)
@@ -78,12 +88,14 @@ class Pacer:
         self.went_through = 0
         """The most calls in flight together that all went through."""
         self.resume_at = 0.0
-        self._tokens = 0.0
-        self._refilled = 0.0
+        self._next_slot = 0.0
+        self._epoch = 0
+        """Appointments made before a pause or a new pace are void: they count this."""
         self._admitted: collections.deque[float] = collections.deque()
         self._quiet_since = 0.0
         self._successes = 0
         self._consecutive = 0
+        self._survivors = 0
         self._wakers: collections.deque[Callable[[], bool]] = collections.deque()
         self._started = time.monotonic()
         # What stats() reports.
@@ -94,32 +106,35 @@ class Pacer:
 
     # ------------------------------------------------------------------------------ a turn
 
-    def take(self, cap: int | None = None) -> Turn | float | None:
-        """A turn if the call may go now; else the seconds to sleep before asking again
-        (a pause or the pace), or None to wait for a call in flight to end (:meth:`wait_for`).
-        ``cap``: this client's ``max_concurrency``."""
+    def take(self, cap: int | None = None, booking: int | None = None) -> Turn | Later | None:
+        """A turn if the call may go now; else :class:`Later` (sleep, then ask again: a pause,
+        or an appointment at the pace, which the call then holds: pass its ``booking``), or
+        None to wait for a call in flight to end (:meth:`wait_for`). ``cap``: this client's
+        ``max_concurrency``.
+
+        At a pace, calls are given appointments one interval apart rather than all polling for
+        the next free moment: each sleeps once, and they leave in order."""
         now = time.monotonic()
         with self._lock:
-            limit = self.limit if cap is None else min(self.limit, cap)
             if now < self.resume_at:
-                self.waits += 1
                 spread = min(0.1 * (self.resume_at - now) + 0.01, 0.5)
-                return self.resume_at - now + random.random() * spread
+                return Later(self.resume_at - now + random.random() * spread)
+            limit = self.limit if cap is None else min(self.limit, cap)
             if self.in_flight >= limit:
-                self.waits += 1
                 return None
-            if self.rate is not None:
-                self._tokens = min(
-                    self._tokens + (now - self._refilled) * self.rate, max(self.rate / 10, 1.0)
-                )
-                self._refilled = now
-                if self._tokens < 1.0:
-                    self.waits += 1
-                    return (1.0 - self._tokens) / self.rate
-                self._tokens -= 1.0
+            if self.rate is not None and booking != self._epoch:
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + 1.0 / self.rate
+                if slot > now:
+                    return Later(slot - now, self._epoch)
             self.in_flight += 1
             self.sent += 1
             return Turn(self.in_flight, now)
+
+    def waited(self) -> None:
+        """A call had to wait for its turn (counted once per call, for ``stats()``)."""
+        with self._lock:
+            self.waits += 1
 
     def wait_for(self, waker: Callable[[], bool]) -> Callable[[], None]:
         """Register ``waker``, called (outside the lock) when a call in flight ends; it returns
@@ -139,11 +154,12 @@ class Pacer:
         (``hint``: its ``Retry-After``, seconds)."""
         now = time.monotonic()
         with self._lock:
+            together = self.in_flight  # this call and those still out with it
             self.in_flight = max(self.in_flight - 1, 0)
             if limited:
                 self._slow_down(turn, now, hint)
             else:
-                self._went_through(turn, now)
+                self._went_through(turn, now, together)
             wakers = list(self._wakers)
             self._wakers.clear()
         for index, waker in enumerate(wakers):
@@ -167,9 +183,11 @@ class Pacer:
 
     # ---------------------------------------------------------------------------- learning
 
-    def _went_through(self, turn: Turn, now: float) -> None:
+    def _went_through(self, turn: Turn, now: float, together: int) -> None:
         self._consecutive = 0
-        self.went_through = max(self.went_through, turn.together)
+        # As many calls as were out when this one came back went through together (those
+        # refused come back at once, before any answer).
+        self.went_through = max(self.went_through, together)
         self._admitted.append(turn.sent_at)
         while self._admitted and self._admitted[0] < now - 1.0:
             self._admitted.popleft()
@@ -192,25 +210,30 @@ class Pacer:
         self._successes = 0
         self._quiet_since = now
         before = (self.limit, self.rate)
+        if now >= self.resume_at:  # the first refusal of an episode: all that were out
+            self._survivors = self.in_flight + 1
+        self._survivors -= 1
         if turn.together > self.went_through:
             # Refused when more were in flight than ever went through: a limit on calls in
-            # flight. The limit follows the calls still out as the refusals come back.
-            if self.limit is UNBOUNDED:
-                self.limit = max(1.0, float(turn.together // 2))
-            self.limit = max(1.0, min(self.limit, float(self.in_flight), turn.together - 1.0))
+            # flight. The limit is what the episode's refusals leave of the calls that were
+            # out (a burst of 64 on a server taking 16 ends at 16), whenever answers arrive.
+            self.limit = max(1.0, min(self.limit, float(self._survivors)))
         elif now - self._started >= 1.0 and len(self._admitted) >= 2:
-            # Refused within what went through before: a limit on calls per second.
-            admitted = sum(1 for t in self._admitted if t >= now - 1.0)
+            # Refused within what went through before: a limit on calls per second. What the
+            # server admitted over the last second: the calls that went through, and those
+            # still in flight (admitted, answering).
+            admitted = sum(1 for t in self._admitted if t >= now - 1.0) + self.in_flight
             rate = max(admitted * RATE_MARGIN, 1.0)
             self.rate = rate if self.rate is None else min(self.rate, rate)
-            self._tokens = 0.0
-            self._refilled = now
         else:
             self.limit = max(1.0, min(self.limit, float(turn.together)) / 2)
         pause = self._pause(hint)
         if now + pause > self.resume_at:
-            self.paused_seconds += pause
+            self.paused_seconds += now + pause - max(self.resume_at, now)
             self.resume_at = now + pause
+        # Appointments start again after the pause, one interval apart.
+        self._epoch += 1
+        self._next_slot = self.resume_at
         if (self.limit, self.rate) != before or pause >= 1.0:
             logger.info(
                 "RunAPI rate limit on %s: calls on this key pause %.2fs; in flight %d, limit %s, "
@@ -232,8 +255,8 @@ class Pacer:
 
     def stats(self) -> dict[str, float | int | None]:
         """The pace now: ``limit`` (calls in flight allowed, None: no limit), ``rate`` (calls
-        per second, None: unpaced), ``in_flight``, ``waits`` (times a call had to wait),
-        ``rate_limited`` (429s seen), ``sent``, ``paused_seconds``."""
+        per second, None: unpaced), ``in_flight``, ``waits`` (calls that had to wait for
+        their turn), ``rate_limited`` (429s seen), ``sent``, ``paused_seconds``."""
         with self._lock:
             return {
                 "limit": None if self.limit is UNBOUNDED else int(self.limit),
