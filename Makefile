@@ -1,16 +1,23 @@
 # Every target makes .venv if it is missing and installs what it needs; nothing else is assumed.
+# What each needs is declared in pyproject.toml: the extras (langchain, llama-index, all) and the
+# dependency groups (dev, docs), installed with `pip install --group` (pip >= 25.1).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-dev
 PIP_QUIET := --disable-pip-version-check -q
+BASE := $(VENV)/.created
+STAMP := $(VENV)/.installed-dev
 
 .PHONY: test demo record bench lint soak docs clean venv
 
-$(STAMP): pyproject.toml
+# The venv and a pip that knows dependency groups.
+$(BASE):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) -U pip
-	$(PY) -m pip install $(PIP_QUIET) -e '.[dev]'
+	$(PY) -m pip install $(PIP_QUIET) 'pip>=25.1'
+	@touch $@
+
+$(STAMP): pyproject.toml | $(BASE)
+	$(PY) -m pip install $(PIP_QUIET) -e '.[all]' --group dev
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,8 +44,9 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-$(VENV)/.installed-docs: $(STAMP)
-	$(PY) -m pip install $(PIP_QUIET) -e '.[dev,docs]'
+# mkdocs builds docs/ as Markdown; it imports nothing of the project.
+$(VENV)/.installed-docs: pyproject.toml | $(BASE)
+	$(PY) -m pip install $(PIP_QUIET) --group docs
 	@touch $@
 
 docs: $(VENV)/.installed-docs
