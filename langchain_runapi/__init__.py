@@ -1,6 +1,17 @@
 """LangChain adapter for RunAPI: ``ChatRunAPI``, ``RunAPIEmbeddings``, ``get_runapi_callback``
 and the error classes of the core."""
 
+try:  # a missing extra gets a message that says how to install it; see tests/test_packaging.py
+    import langchain_core  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name != "langchain_core":
+        raise
+    raise ModuleNotFoundError(
+        "langchain_runapi needs LangChain (langchain-core), which is not installed: "
+        'pip install "runapi-integrations[langchain]"',
+        name=error.name,
+    ) from error
+
 from runapi_client import (
     APIConnectionError,
     APIStatusError,
