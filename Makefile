@@ -1,6 +1,6 @@
 # Every target makes .venv if it is missing and installs what it needs; nothing else is assumed.
 # What each needs is declared in pyproject.toml: the extras (langchain, llama-index, all) and the
-# dependency groups (demo, dev, docs), installed with `pip install --group` (pip >= 25.1).
+# dependency groups (demo, dev, docs, package), installed with `pip install --group` (pip >= 25.1).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,8 +8,9 @@ PIP_QUIET := --disable-pip-version-check -q
 BASE := $(VENV)/.created
 STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
+PACKAGE_STAMP := $(VENV)/.installed-package
 
-.PHONY: test demo record bench lint soak docs clean venv
+.PHONY: test demo record bench lint soak docs package clean venv
 
 # The venv and a pip that knows dependency groups (>= 25.1). The venv is made without pip and
 # this Python's own pip puts a current one in it: ~2 s less than ensurepip's old copy plus an
@@ -20,10 +21,10 @@ $(BASE):
 		|| { $(PY) -m ensurepip >/dev/null && $(PY) -m pip install $(PIP_QUIET) 'pip>=25.1'; }
 	@touch $@
 
-# The dev group includes the demo group, so it stands for the demo's stamp too.
+# The dev group includes the demo and package groups, so it stands for their stamps too.
 $(STAMP): pyproject.toml | $(BASE)
 	$(PY) -m pip install $(PIP_QUIET) -e '.[all]' --group dev
-	@touch $(STAMP) $(DEMO_STAMP)
+	@touch $(STAMP) $(DEMO_STAMP) $(PACKAGE_STAMP)
 
 # Only what examples/demo.py needs, not the dev stack. --no-compile: the demo's first run
 # byte-compiles the modules it imports (~0.5 s) instead of pip compiling every installed one (~5 s).
@@ -63,5 +64,14 @@ $(VENV)/.installed-docs: pyproject.toml | $(BASE)
 docs: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
+$(PACKAGE_STAMP): pyproject.toml | $(BASE)
+	$(PY) -m pip install $(PIP_QUIET) --group package
+	@touch $@
+
+# Build the sdist and the wheel into dist/, check their contents and metadata, and install the
+# wheel into throwaway venvs with each extra to import it (scripts/check_package.py).
+package: $(PACKAGE_STAMP)
+	$(PY) scripts/check_package.py --dist dist
+
 clean:
-	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site dist .pytest_cache .mypy_cache .ruff_cache
