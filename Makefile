@@ -52,9 +52,12 @@ record: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
+# The format check comes last, so that a file waiting for `ruff format` does not hide mypy's
+# findings.
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(PY) -m ruff format --check .
 
 # mkdocs builds docs/ as Markdown; it imports nothing of the project.
 $(VENV)/.installed-docs: pyproject.toml | $(BASE)
