@@ -73,7 +73,6 @@ COPY_IGNORE = shutil.ignore_patterns(
     "*.pyc",
     ".*_cache",
     ".hypothesis",
-    ".bench",
 )
 
 # What each throwaway venv must import, and which adapter must refuse with which hint.
