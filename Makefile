@@ -49,7 +49,7 @@ record: $(STAMP)
 	$(PY) scripts/record_cassettes.py $(if $(OFFLINE),--offline) tests/langchain tests/llama_index
 	$(PY) examples/demo.py $(if $(OFFLINE),--record-emulator,--record)
 
-# 5 rounds at full sizes (~5 min); QUICK=1: 3 rounds at reduced sizes (< 1 min, noisier figures).
+# 5 rounds, full sizes (~3.5 min); QUICK=1: 3 rounds, reduced sizes (< 1 min, noisier figures).
 # Results go to bench/results/local/, which git ignores.
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(QUICK),--quick)

@@ -18,7 +18,7 @@ against its goal (a legend under the table says what the marks mean); the same g
 that docs/performance.md cites are the ones committed in ``bench/results/``). A client that
 cannot be imported yet is reported as ``n/a``.
 
-    python bench/run.py                 # 5 rounds, full sizes (~5 min on 2 cores): make bench
+    python bench/run.py                 # 5 rounds, full sizes (~3.5 min on 2 cores): make bench
     python bench/run.py --quick         # 3 rounds at reduced sizes (< 1 min): make bench QUICK=1
     python bench/run.py --rounds 9 --clients ChatRunAPI,ChatOpenAI
 """
