@@ -159,7 +159,8 @@ def check_metadata(metadata: Message, where: str) -> None:
     check(metadata["Name"] == spec["name"], f"{where}: Name {metadata['Name']!r}")
     check(metadata["Version"] == spec["version"], f"{where}: Version {metadata['Version']!r}")
     check(
-        metadata["License-Expression"] == "MIT", f"{where}: License-Expression missing or not MIT"
+        metadata["License-Expression"] == spec["license"],
+        f"{where}: License-Expression {metadata['License-Expression']!r}",
     )
     check(metadata.get_all("License-File") == ["LICENSE"], f"{where}: License-File is not LICENSE")
     check(
