@@ -257,7 +257,7 @@ def check_installs(wheel: Path, work: Path) -> None:
         took = time.perf_counter() - started
         print(
             f"{label}: installs ({took:.0f} s) and imports {', '.join(imports)}; "
-            f"{', '.join(sorted(refusals))} say which extra they need"
+            f"the hint to install the missing extra comes from {', '.join(sorted(refusals))}"
         )
 
 
