@@ -1,6 +1,17 @@
 """LangChain adapter for RunAPI: ``ChatRunAPI``, ``RunAPIEmbeddings``, ``get_runapi_callback``
 and the error classes of the core (``runapi_client.errors``)."""
 
+try:  # a missing extra gets a message that says how to install it; see tests/test_packaging.py
+    import langchain_core  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name != "langchain_core":
+        raise
+    raise ModuleNotFoundError(
+        "langchain_runapi needs LangChain (langchain-core), which is not installed: "
+        'pip install "runapi-integrations[langchain]"',
+        name=error.name,
+    ) from error
+
 from runapi_client import Price
 from runapi_client import errors as _core_errors
 from runapi_client.errors import *  # noqa: F403  (the error classes: errors.__all__)

@@ -4,6 +4,17 @@
 with llama-index-core and every other integration; this package only re-exports.
 """
 
+try:  # a missing extra gets a message that says how to install it; see tests/test_packaging.py
+    import llama_index.core  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name not in ("llama_index", "llama_index.core"):
+        raise
+    raise ModuleNotFoundError(
+        "llama_index.embeddings.runapi needs LlamaIndex (llama-index-core), which is not "
+        'installed: pip install "runapi-integrations[llama-index]"',
+        name=error.name,
+    ) from error
+
 from llama_index_runapi.embeddings import RunAPIEmbedding
 
 __all__ = ["RunAPIEmbedding"]
