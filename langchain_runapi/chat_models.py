@@ -37,6 +37,7 @@ from runapi_client import (
     API_KEY_ENV,
     BASE_URL_ENV,
     AsyncRunAPIClient,
+    Balance,
     ClientConfig,
     ConfigurationError,
     PreparedRequest,
@@ -299,6 +300,16 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     @property
     def async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
+
+    def balance(self) -> Balance:
+        """The account's balance and spend in USD, with this model's key and settings (the
+        core's ``RunAPIClient.balance``; errors as a call's)."""
+        with model_errors():
+            return self.client.balance()
+
+    async def abalance(self) -> Balance:
+        with model_errors():
+            return await self.async_client.balance()
 
     # ------------------------------------------------------------------------- requests
 

@@ -34,6 +34,7 @@ from llama_index.core.types import Model, PydanticProgramMode
 
 from runapi_client import (
     AsyncRunAPIClient,
+    Balance,
     ChatResult,
     ClientConfig,
     ConfigurationError,
@@ -191,6 +192,14 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
 
     def _async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
+
+    def balance(self) -> Balance:
+        """The account's balance and spend in USD, with this model's key and settings (the
+        core's ``RunAPIClient.balance``)."""
+        return self._sync_client().balance()
+
+    async def abalance(self) -> Balance:
+        return await self._async_client().balance()
 
     # ----------------------------------------------------------------------------- metadata
 

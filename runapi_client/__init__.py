@@ -8,6 +8,7 @@ the adapters share).
 """
 
 from . import errors, kit, policy
+from ._account import Account, Balance
 from ._catalog import CATALOG, DEFAULT_MODEL_INFO, PRICES, PRICES_AS_OF, ModelInfo, get_model_info
 from ._client import (
     AsyncChatStream,
@@ -51,6 +52,7 @@ from .policy import PreparedRequest, prepare_request
 __all__ = [
     *errors.__all__,
     "API_KEY_ENV",
+    "Account",
     "BASE_URL_ENV",
     "CATALOG",
     "DEFAULT_BASE_URL",
@@ -61,6 +63,7 @@ __all__ = [
     "PRICES_AS_OF",
     "AsyncChatStream",
     "AsyncRunAPIClient",
+    "Balance",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatRequest",

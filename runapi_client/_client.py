@@ -20,7 +20,8 @@ import httpx
 from pydantic import SecretStr
 
 from . import _pool
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig, mask_url
+from ._account import BALANCE_PATH, ME_PATH, Account, Balance, read_account, read_balance
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig, mask_url, url_for
 from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
@@ -176,7 +177,7 @@ class _Base:
             # http.build_request would merge in; a caller's client merges its own.
             merged = dict(http.headers) if direct else {}
             merged.update({name.lower(): value for name, value in ours.items()})
-            url = httpx.URL(f"{self.config.base_url}{call.path}")
+            url = httpx.URL(url_for(self.config.base_url, call.path))
             parts = self._parts[key] = (url, list(merged.items()))
         url, headers = parts
         auth = ("authorization", f"Bearer {self.config.api_key.get_secret_value()}")
@@ -205,6 +206,9 @@ class _Base:
             raw = key.encode()
             return body.replace(raw, b"**********") if raw and raw in body else body
         return body.replace(key, "**********") if key and key in body else body
+
+    def _redact_text(self, text: str) -> str:
+        return str(self._redact(text))
 
     def _error_of(self, status: int, headers: Mapping[str, str], body: bytes | str) -> RunAPIError:
         """The typed error for an HTTP error status (or a 200 body that is no answer)."""
@@ -550,6 +554,17 @@ class RunAPIClient(_Base):
         data, _ = self._call(Call(self, "GET", "/models", None))
         return list(data.get("data") or [])
 
+    def balance(self) -> Balance:
+        """The account's balance and spend in USD (``GET /api/v1/me/balance``, at the base
+        URL's root: see ``url_for``), with a chat call's errors and retries."""
+        data, _ = self._call(Call(self, "GET", BALANCE_PATH, None))
+        return read_balance(data)
+
+    def me(self) -> Account:
+        """The account behind the key (``GET /api/v1/me``): whatever fields RunAPI sends."""
+        data, _ = self._call(Call(self, "GET", ME_PATH, None))
+        return read_account(data, self._redact_text)
+
 
 class ChatStream(_StreamBase):
     """An iterator of chunks. Breaking out of it, or ``close()``, releases the connection.
@@ -778,6 +793,16 @@ class AsyncRunAPIClient(_Base):
     async def list_models(self) -> list[Model]:
         data, _ = await self._call(Call(self, "GET", "/models", None))
         return list(data.get("data") or [])
+
+    async def balance(self) -> Balance:
+        """The account's balance and spend in USD (``GET /api/v1/me/balance``)."""
+        data, _ = await self._call(Call(self, "GET", BALANCE_PATH, None))
+        return read_balance(data)
+
+    async def me(self) -> Account:
+        """The account behind the key (``GET /api/v1/me``)."""
+        data, _ = await self._call(Call(self, "GET", ME_PATH, None))
+        return read_account(data, self._redact_text)
 
 
 class AsyncChatStream(_StreamBase):
