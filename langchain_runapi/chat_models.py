@@ -143,6 +143,12 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     default_headers: dict[str, str] | None = Field(default=None, exclude=True)
     price: Price | None = Field(default=None, exclude=True)
     """This instance's price (USD per 1M tokens), overriding the built-in table."""
+    prices: str | None = None
+    """Where costs are priced from: ``"live"`` (RunAPI's price list, loaded once per process
+    and cached on disk) or ``"built-in"``; None reads ``RUNAPI_PRICES`` (else built-in).
+    ``price`` still wins for this model."""
+    price_list_url: str | None = None
+    """RunAPI's price list; ``RUNAPI_PRICE_LIST_URL`` or runapi.ai's (never the base URL's)."""
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """Your own ``httpx.Client`` (e.g. with a ``MockTransport``) instead of the shared pool."""
     async_http_client: httpx.AsyncClient | None = Field(

@@ -137,6 +137,14 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
     price: Price | None = Field(
         default=None, description="USD per 1M tokens for this model, overriding the built-in table."
     )
+    prices: str | None = Field(
+        default=None,
+        description="'live': RunAPI's price list (loaded once per process, cached on disk); "
+        "'built-in'; None reads RUNAPI_PRICES. `price` still wins for this model.",
+    )
+    price_list_url: str | None = Field(
+        default=None, description="RunAPI's price list; RUNAPI_PRICE_LIST_URL or runapi.ai's."
+    )
     context_window: int | None = Field(
         default=None, gt=0, description="Override the catalog's context window."
     )

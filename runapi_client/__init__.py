@@ -18,7 +18,17 @@ from ._client import (
     EmbeddingResult,
     RunAPIClient,
 )
-from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, ClientConfig, normalize_base_url
+from ._config import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_PRICE_LIST_URL,
+    PRICE_LIST_TTL_ENV,
+    PRICE_LIST_URL_ENV,
+    PRICES_ENV,
+    ClientConfig,
+    normalize_base_url,
+)
 from ._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     MAX_EMBEDDING_INPUTS,
@@ -58,9 +68,13 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_EMBEDDING_MODEL",
     "DEFAULT_MODEL_INFO",
+    "DEFAULT_PRICE_LIST_URL",
     "MAX_EMBEDDING_INPUTS",
     "PRICES",
     "PRICES_AS_OF",
+    "PRICES_ENV",
+    "PRICE_LIST_TTL_ENV",
+    "PRICE_LIST_URL_ENV",
     "AsyncChatStream",
     "AsyncRunAPIClient",
     "Balance",

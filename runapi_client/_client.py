@@ -21,7 +21,16 @@ from pydantic import SecretStr
 
 from . import _pool
 from ._account import BALANCE_PATH, ME_PATH, Account, Balance, read_account, read_balance
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig, mask_url, url_for
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    check_prices,
+    mask_url,
+    url_for,
+)
+from ._hooks import CallHooks, call_hooks
+from ._live_prices import LivePrices, live_prices
 from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pricing import Cost, Price, cost_of, token_counts
@@ -97,11 +106,15 @@ class _Base:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
-        prices: Mapping[str, Price] | None = None,
+        prices: Mapping[str, Price] | str | None = None,
         config: ClientConfig | None = None,
         total_timeout: float | None = None,
+        price_list_url: str | None = None,
+        price_list_ttl: float | None = None,
     ) -> None:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
+        # prices: a price per model (overrides), or where prices come from ("live", "built-in").
+        mode = prices if isinstance(prices, str) else None
         self.config = config or ClientConfig.resolve(
             api_key=api_key,
             base_url=base_url,
@@ -109,8 +122,17 @@ class _Base:
             max_retries=max_retries,
             default_headers=default_headers,
             total_timeout=total_timeout,
+            prices=mode,
+            price_list_url=price_list_url,
+            price_list_ttl=price_list_ttl,
         )
-        self.prices: dict[str, Price] = dict(prices or {})
+        if config is not None and mode is not None:
+            self.config = dataclasses.replace(config, prices=check_prices(mode))
+        self.prices: dict[str, Price] = {} if isinstance(prices, str) else dict(prices or {})
+        # RunAPI's price list, shared by the process (loaded once per model, on first use).
+        self._live: LivePrices | None = (
+            live_prices(self.config.price_list_url) if self.config.prices == "live" else None
+        )
         # No Authorization here: it is added to each request as it is sent and taken off it
         # once sent, so no object a traceback can reach holds the key in plain text.
         self._headers: dict[str, str] = {
@@ -229,6 +251,14 @@ class _Base:
 
     # ------------------------------------------------------------------------ cost and usage
 
+    def _live_table(self) -> dict[str, Price] | None:
+        """The live prices loaded so far (by model key), for a client with ``prices="live"``."""
+        return self._live.table if self._live is not None else None
+
+    def _around(self, call: Call, body: Mapping[str, Any] | None = None) -> CallHooks:
+        """What runs at the start and the end of ``call`` (see ``_hooks``)."""
+        return call_hooks(self, call, body)
+
     def cost_of(
         self,
         model: str,
@@ -245,6 +275,7 @@ class _Base:
             counts=counts,
             warn=warn,
             requested_model=requested_model,
+            live=self._live_table(),
         )
 
     def _account(
@@ -497,7 +528,7 @@ class RunAPIClient(_Base):
             response.close()
 
     def _stream(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
-        with self._reserved(call):
+        with self._around(call), self._reserved(call):
             while True:
                 yield from self._attempt(call)
                 outcome = call.take_outcome()
@@ -533,9 +564,10 @@ class RunAPIClient(_Base):
         client = self if prepared.options is None else self.with_options(prepared.options)
         content = self._encode(prepared, stream=False)
         call = ChatCall(client, "POST", "/chat/completions", content, prepared)
-        with client._reserved(call):
+        with client._around(call) as hooks, client._reserved(call):
             completion, headers = client._call(call)
-            return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            result = client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            return hooks.done(result)
 
     def stream_chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatStream:
         """``POST /chat/completions`` with ``stream: true``; iterate the returned stream."""
@@ -546,9 +578,11 @@ class RunAPIClient(_Base):
     def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         """``POST /embeddings`` for one batch (see ``embed_texts`` for batching)."""
         call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
-        with self._reserved(call):
+        with self._around(call, body) as hooks, self._reserved(call):
             data, headers = self._call(call)
-            return self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            return hooks.done(
+                self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            )
 
     def list_models(self) -> list[Model]:
         data, _ = self._call(Call(self, "GET", "/models", None))
@@ -728,7 +762,7 @@ class AsyncRunAPIClient(_Base):
             await response.aclose()
 
     async def _stream(self, call: StreamCall) -> AsyncGenerator[ChatCompletionChunk, None]:
-        async with self._reserved(call):
+        async with self._around(call), self._reserved(call):
             while True:
                 # aclosing: an async generator abandoned mid-loop is otherwise closed only
                 # when collected, and its response with it.
@@ -772,9 +806,10 @@ class AsyncRunAPIClient(_Base):
         client = self if prepared.options is None else self.with_options(prepared.options)
         content = self._encode(prepared, stream=False)
         call = ChatCall(client, "POST", "/chat/completions", content, prepared)
-        async with client._reserved(call):
+        async with client._around(call) as hooks, client._reserved(call):
             completion, headers = await client._call(call)
-            return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            result = client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            return hooks.done(result)
 
     def stream_chat_completion(
         self, request: Mapping[str, Any] | PreparedRequest
@@ -786,9 +821,11 @@ class AsyncRunAPIClient(_Base):
 
     async def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
-        async with self._reserved(call):
+        async with self._around(call, body) as hooks, self._reserved(call):
             data, headers = await self._call(call)
-            return self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            return hooks.done(
+                self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            )
 
     async def list_models(self) -> list[Model]:
         data, _ = await self._call(Call(self, "GET", "/models", None))
