@@ -27,7 +27,7 @@ demo: $(STAMP)
 # Re-record every cassette: live against runapi.ai (needs RUNAPI_API_KEY), or with OFFLINE=1
 # against the local GLM emulator (tests/support/fake_runapi.py). See scripts/record_cassettes.py.
 record: $(STAMP)
-	$(PY) scripts/record_cassettes.py $(if $(OFFLINE),--offline) tests/langchain tests/llama_index
+	$(PY) scripts/record_cassettes.py $(if $(OFFLINE),--offline) tests/langchain tests/llama_index tests/spend
 	$(PY) examples/demo.py $(if $(OFFLINE),--record-emulator,--record)
 
 bench: $(STAMP)
