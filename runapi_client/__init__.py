@@ -52,6 +52,7 @@ from ._pricing import (
 )
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
+from ._telemetry import configure_telemetry
 from ._types import ChatCompletion, ChatCompletionChunk, ChatRequest, Model, ToolCall, Usage
 from ._usage import ModelUsage, UsageTracker, track_usage
 from ._validate import validate_chat_request
@@ -105,6 +106,7 @@ __all__ = [
     "aembed_texts",
     "base_model",
     "batch_texts",
+    "configure_telemetry",
     "cost_of",
     "embed_texts",
     "errors",

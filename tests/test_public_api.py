@@ -81,6 +81,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "aembed_texts",
         "base_model",
         "batch_texts",
+        "configure_telemetry",
         "cost_of",
         "embed_texts",
         "error_from_response",
