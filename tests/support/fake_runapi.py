@@ -622,11 +622,13 @@ class FakeRunAPI:
             "spent_cents_total": round(self.spent_total_cents, 4),
         }
 
-    def _spend(self, model: str, usage: Any) -> None:
+    def _spend(
+        self, model: str, usage: Any, rates: tuple[float, float, float] | None = None
+    ) -> None:
         """Take a call's cost (RunAPI's rates, as the price list says) off the balance."""
         if not isinstance(usage, dict):
             return
-        rates = _PRICES.get(base_model(model), _DEFAULT_PRICE)
+        rates = rates or _PRICES.get(base_model(model), _DEFAULT_PRICE)
         prompt = usage.get("prompt_tokens") or 0
         details = usage.get("prompt_tokens_details") or {}
         cached = details.get("cached_tokens") or 0 if isinstance(details, dict) else 0
@@ -935,7 +937,7 @@ class FakeRunAPI:
             )
         if request.method == "POST" and path == "/v1/embeddings" and isinstance(body, dict):
             answer = _embeddings(body)
-            self._spend(str(body.get("model") or ""), answer["usage"])
+            self._spend(str(body.get("model") or ""), answer["usage"], EMBEDDING_PRICE)
             return await self._send(writer, 200, answer, keep_alive=keep_alive)
         if request.method != "POST" or path != "/v1/chat/completions":
             return await self._send(
@@ -1207,6 +1209,9 @@ _PRICES = {
     "glm-5-turbo": (0.60, 2.00, 0.12),
 }
 _DEFAULT_PRICE = (0.30, 1.10, 0.06)
+EMBEDDING_PRICE = (0.02, 0.0, 0.02)
+"""What the emulator bills an embedding call, per 1M tokens: an assumed rate, as RunAPI publishes
+none (so the client reports no cost for it, and only the balance shows what it took)."""
 PRICE_LIST_AS_OF = "2026-11-29T00:00:00Z"
 ACCOUNT: dict[str, Any] = {
     "id": "usr_7f3c2a9e41d0",
