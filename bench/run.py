@@ -12,6 +12,11 @@ the order of clients from round to round, and reports the median of the rounds f
 - ``stream``: one streamed answer of N chunks (default 20,000), consumed to the end;
 - ``async``: N async calls with at most C in flight (default 1,000 at 64).
 
+Besides the clients and their peers, the core three more ways: ``runapi_client@base``, the core
+of ``--baseline`` (default: where this branch left main), and ``runapi_client+otel-idle`` /
+``runapi_client+otel``, the core with OpenTelemetry imported but not set up, and set up with an
+exporter that drops what it gets: what the call hooks and telemetry cost (docs/performance.md).
+
 The table shows medians and the ratios ours/peer and ours/httpx; the same goes to
 ``bench/results/latest.json`` (and a time-stamped copy). A client that cannot be imported yet
 is reported as ``n/a``.
@@ -30,7 +35,10 @@ import platform
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +46,18 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "clients.py"
 RESULTS = Path(__file__).resolve().parent / "results"
 
-CLIENTS = ("httpx", "runapi_client", "ChatRunAPI", "ChatOpenAI", "RunAPILLM", "OpenAILike")
+CLIENTS = (
+    "httpx",
+    "runapi_client",
+    "ChatRunAPI",
+    "ChatOpenAI",
+    "RunAPILLM",
+    "OpenAILike",
+    "runapi_client@base",
+    "runapi_client+otel-idle",
+    "runapi_client+otel",
+)
+CORE_VARIANTS = ("runapi_client@base", "runapi_client+otel-idle", "runapi_client+otel")
 SCENARIOS = ("sequential", "stream", "async", "import")
 CPU = ("sequential", "stream", "async")
 PAIRS = (("ChatRunAPI", "ChatOpenAI"), ("RunAPILLM", "OpenAILike"))
@@ -83,6 +102,32 @@ def start_server(shape: str, kind: str = "lean") -> tuple[subprocess.Popen[str],
     return server, line
 
 
+BASELINES: dict[str, str] = {}
+"""Client -> a folder to put first on its worker's PYTHONPATH (the baseline core)."""
+
+
+def extract_baseline(ref: str) -> str | None:
+    """``runapi_client`` as it was at ``ref`` (a commit, a branch, or empty for where this
+    branch left main), in a temporary folder; None if git cannot give it."""
+    if not ref:
+        found = subprocess.run(
+            ["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True, text=True
+        )
+        ref = found.stdout.strip()
+    if not ref:
+        return None
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "runapi_client"], cwd=ROOT, capture_output=True
+    )
+    if archive.returncode != 0:
+        return None
+    folder = tempfile.mkdtemp(prefix="bench-baseline-")
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder)  # our own repository's tree
+    print(f"baseline core: {ref[:12]} in {folder}", flush=True)
+    return folder
+
+
 def run_worker(client: str, shape: str, sizes: list[int], kind: str = "lean") -> dict[str, Any]:
     """One client in a fresh interpreter against a fresh server (no state carried over)."""
     server, base_url = start_server(shape, kind)
@@ -94,13 +139,18 @@ def run_worker(client: str, shape: str, sizes: list[int], kind: str = "lean") ->
 
 
 def _run_worker(client: str, base_url: str, sizes: list[int]) -> dict[str, Any]:
+    env = _env()
+    if client in BASELINES:
+        env["PYTHONPATH"] = os.pathsep.join([BASELINES[client], str(ROOT)])
+    elif client.endswith("@base"):
+        return {"error": "n/a (no baseline tree: see --baseline)"}
     try:
         proc = subprocess.run(
             [sys.executable, str(WORKER), client, base_url, *map(str, sizes)],
             cwd=ROOT,
             capture_output=True,
             text=True,
-            env=_env(),
+            env=env,
             timeout=WORKER_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
@@ -186,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=None, help="stream chunks (default 20000)")
     parser.add_argument("--async-calls", type=int, default=None, help="calls (default 1000)")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="git ref of the core runapi_client@base runs (default: merge-base with main)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default results/)")
     args = parser.parse_args(argv)
 
@@ -202,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         if c not in CLIENTS:
             parser.error(f"unknown client {c!r}; choose from {', '.join(CLIENTS)}")
     worker_sizes = [sizes["sequential"], sizes["stream"], sizes["async"], sizes["concurrency"]]
+    if "runapi_client@base" in clients:
+        folder = extract_baseline(args.baseline)
+        if folder is not None:
+            BASELINES["runapi_client@base"] = folder
 
     started = time.perf_counter()
     samples: dict[str, dict[str, list[float]]] = {c: {s: [] for s in SCENARIOS} for c in clients}
@@ -253,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     for ours in ("runapi_client", "ChatRunAPI", "RunAPILLM", "ChatOpenAI", "OpenAILike"):
         if ours in medians and "httpx" in medians:
             ratios[f"{ours}/httpx"] = scenario_ratios(ours, "httpx")
+    for variant in CORE_VARIANTS:
+        if variant in medians and "runapi_client" in medians:
+            if variant.endswith("@base"):  # now / before
+                ratios[f"runapi_client/{variant}"] = scenario_ratios("runapi_client", variant)
+            else:  # with telemetry / without
+                ratios[f"{variant}/runapi_client"] = scenario_ratios(variant, "runapi_client")
 
     cpu_ratios: dict[str, dict[str, float | None]] = {}
     for name in ratios:
