@@ -13,6 +13,7 @@ service that is not here, such as a Collector). The comment does not show on the
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -61,6 +62,8 @@ def test_snippet_runs(
 ) -> None:
     if mode == "skip":
         pytest.skip("marked docs-test: skip (needs a service that is not here)")
+    if "from opentelemetry" in code and importlib.util.find_spec("opentelemetry.sdk") is None:
+        pytest.skip("needs OpenTelemetry's SDK (the [otel] extra and opentelemetry-sdk)")
     shape = "native" if number % 2 else "normalised"
     if mode == "own-process":
         with FakeRunAPI(stream_shape=shape) as server:
