@@ -46,7 +46,7 @@ demo: $(DEMO_STAMP)
 # Re-record every cassette: live against runapi.ai (needs RUNAPI_API_KEY), or with OFFLINE=1
 # against the local GLM emulator (tests/support/fake_runapi.py). See scripts/record_cassettes.py.
 record: $(STAMP)
-	$(PY) scripts/record_cassettes.py $(if $(OFFLINE),--offline) tests/langchain tests/llama_index
+	$(PY) scripts/record_cassettes.py $(if $(OFFLINE),--offline) tests/langchain tests/llama_index tests/spend
 	$(PY) examples/demo.py $(if $(OFFLINE),--record-emulator,--record)
 
 # 5 rounds, full sizes (~3.5 min); QUICK=1: 3 rounds, reduced sizes (< 1 min, noisier figures).

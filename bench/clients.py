@@ -22,6 +22,11 @@ Workloads = tuple[Callable[[], str], Callable[[], int], Callable[[], Awaitable[s
 IMPORTS = {
     "httpx": "import httpx",
     "runapi_client": "import runapi_client",
+    # The core as it was before (bench/run.py puts that tree first on PYTHONPATH), and with
+    # OpenTelemetry imported but not set up, and set up: what telemetry costs a call.
+    "runapi_client@base": "import runapi_client",
+    "runapi_client+otel-idle": "import runapi_client",
+    "runapi_client+otel": "import runapi_client",
     "ChatRunAPI": "from langchain_runapi import ChatRunAPI",
     "ChatOpenAI": "from langchain_openai import ChatOpenAI",
     "RunAPILLM": "from llama_index_runapi import RunAPILLM",
@@ -159,10 +164,39 @@ def _llama_index(cls: Any, kwargs: dict[str, Any], n_chunks: int) -> Workloads:
     return call, stream, acall
 
 
+def _otel_sdk() -> None:
+    """OpenTelemetry set up as an application would, with a span exporter that keeps nothing
+    and a metric reader never read: the cost of recording, not of shipping."""
+    from collections.abc import Sequence
+
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class Drop(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(Drop()))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
 def _make(client: str, base_url: str, n_chunks: int) -> Workloads:
     if client == "httpx":
         return _raw_httpx(base_url, n_chunks)
-    if client == "runapi_client":
+    if client in ("runapi_client", "runapi_client@base"):
+        return _core(base_url, n_chunks)
+    if client == "runapi_client+otel-idle":
+        import opentelemetry.metrics
+        import opentelemetry.trace  # noqa: F401  (imported, as langsmith does; no provider)
+
+        return _core(base_url, n_chunks)
+    if client == "runapi_client+otel":
+        _otel_sdk()
         return _core(base_url, n_chunks)
     if client == "ChatRunAPI":
         from langchain_runapi import ChatRunAPI

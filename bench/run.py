@@ -16,6 +16,11 @@ And, in this process, ``decoder``: the SSE decoder's time per MB for one 20 MB e
 in 64 KB pieces (as a long event arrives off the network), ours and the OpenAI SDK's
 (``openai._streaming.SSEDecoder``) in the same rounds, alternating, and their ratio.
 
+Besides the clients and their peers, the core three more ways: ``runapi_client@base``, the core
+of ``--baseline`` (default: where this branch left main), and ``runapi_client+otel-idle`` /
+``runapi_client+otel``, the core with OpenTelemetry imported but not set up, and set up with an
+exporter that drops what it gets: what the call hooks and telemetry cost (docs/performance.md).
+
 The table shows medians and the ratios ours/peer and ours/httpx, each ours/peer ratio marked
 against its goal (a legend under the table says what the marks mean); the same goes to
 ``bench/results/local/latest.json`` and a time-stamped copy there, which git ignores (the runs
@@ -38,7 +43,10 @@ import platform
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +55,18 @@ WORKER = Path(__file__).resolve().parent / "clients.py"
 RESULTS = Path(__file__).resolve().parent / "results" / "local"
 """Where runs are written: git ignores it. A run worth citing is copied to bench/results/."""
 
-CLIENTS = ("httpx", "runapi_client", "ChatRunAPI", "ChatOpenAI", "RunAPILLM", "OpenAILike")
+CLIENTS = (
+    "httpx",
+    "runapi_client",
+    "ChatRunAPI",
+    "ChatOpenAI",
+    "RunAPILLM",
+    "OpenAILike",
+    "runapi_client@base",
+    "runapi_client+otel-idle",
+    "runapi_client+otel",
+)
+CORE_VARIANTS = ("runapi_client@base", "runapi_client+otel-idle", "runapi_client+otel")
 SCENARIOS = ("sequential", "stream", "async", "import")
 CPU = ("sequential", "stream", "async")
 PAIRS = (("ChatRunAPI", "ChatOpenAI"), ("RunAPILLM", "OpenAILike"))
@@ -116,6 +135,32 @@ def warm_imports(clients: list[str]) -> None:
     )
 
 
+BASELINES: dict[str, str] = {}
+"""Client -> a folder to put first on its worker's PYTHONPATH (the baseline core)."""
+
+
+def extract_baseline(ref: str) -> str | None:
+    """``runapi_client`` as it was at ``ref`` (a commit, a branch, or empty for where this
+    branch left main), in a temporary folder; None if git cannot give it."""
+    if not ref:
+        found = subprocess.run(
+            ["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True, text=True
+        )
+        ref = found.stdout.strip()
+    if not ref:
+        return None
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "runapi_client"], cwd=ROOT, capture_output=True
+    )
+    if archive.returncode != 0:
+        return None
+    folder = tempfile.mkdtemp(prefix="bench-baseline-")
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder)  # our own repository's tree
+    print(f"baseline core: {ref[:12]} in {folder}", flush=True)
+    return folder
+
+
 def run_worker(client: str, shape: str, sizes: list[int], kind: str = "lean") -> dict[str, Any]:
     """One client in a fresh interpreter against a fresh server (no state carried over)."""
     server, base_url = start_server(shape, kind)
@@ -127,13 +172,18 @@ def run_worker(client: str, shape: str, sizes: list[int], kind: str = "lean") ->
 
 
 def _run_worker(client: str, base_url: str, sizes: list[int]) -> dict[str, Any]:
+    env = _env()
+    if client in BASELINES:
+        env["PYTHONPATH"] = os.pathsep.join([BASELINES[client], str(ROOT)])
+    elif client.endswith("@base"):
+        return {"error": "n/a (no baseline tree: see --baseline)"}
     try:
         proc = subprocess.run(
             [sys.executable, str(WORKER), client, base_url, *map(str, sizes)],
             cwd=ROOT,
             capture_output=True,
             text=True,
-            env=_env(),
+            env=env,
             timeout=WORKER_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
@@ -325,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=None, help="stream chunks (default 20000)")
     parser.add_argument("--async-calls", type=int, default=None, help="calls (default 1000)")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="git ref of the core runapi_client@base runs (default: merge-base with main)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default results/)")
     parser.add_argument(
         "--decoder-only", action="store_true", help="only the SSE decoder scenario, printed"
@@ -347,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         if c not in CLIENTS:
             parser.error(f"unknown client {c!r}; choose from {', '.join(CLIENTS)}")
     worker_sizes = [sizes["sequential"], sizes["stream"], sizes["async"], sizes["concurrency"]]
+    if "runapi_client@base" in clients:
+        folder = extract_baseline(args.baseline)
+        if folder is not None:
+            BASELINES["runapi_client@base"] = folder
 
     print(
         f"{rounds} rounds of {len(clients)} clients, each in a fresh interpreter against a fresh"
@@ -413,6 +472,12 @@ def main(argv: list[str] | None = None) -> int:
     for ours in ("runapi_client", "ChatRunAPI", "RunAPILLM", "ChatOpenAI", "OpenAILike"):
         if ours in medians and "httpx" in medians:
             ratios[f"{ours}/httpx"] = scenario_ratios(ours, "httpx")
+    for variant in CORE_VARIANTS:
+        if variant in medians and "runapi_client" in medians:
+            if variant.endswith("@base"):  # now / before
+                ratios[f"runapi_client/{variant}"] = scenario_ratios("runapi_client", variant)
+            else:  # with telemetry / without
+                ratios[f"{variant}/runapi_client"] = scenario_ratios(variant, "runapi_client")
 
     cpu_ratios: dict[str, dict[str, float | None]] = {}
     for name in ratios:

@@ -2,7 +2,8 @@
 
 With RUNAPI_API_KEY set it calls RunAPI live. Without it, it replays the responses recorded in
 cassettes/demo/ (see cassettes/README.md for how they were made) and says so in its first line.
-It ends with a table of calls, tokens and cost per model, counted by the core's track_usage().
+It ends with a table of calls, tokens and cost per model, counted by the core's track_usage(),
+and the account's balance read before and after the calls beside the spend computed from them.
 
     python examples/demo.py                      # offline replay, or live with a key
     python examples/demo.py --record             # re-record the cassette live (needs a key)
@@ -233,6 +234,33 @@ def cost_table(tracker: object) -> None:
     )
 
 
+def account_balance() -> object | None:
+    """The account's balance (RunAPIClient.balance()), or None when there is none to read
+    (offline, a cassette recorded before the demo read balances)."""
+    from runapi_client import RunAPIClient
+
+    try:
+        return RunAPIClient().balance()
+    except Exception as exc:  # vcr's "not in the cassette" is no RunAPIError
+        print(f"  (no balance to read: {type(exc).__name__})")
+        return None
+
+
+def balance_table(before: object | None, after: object | None, spent: float) -> None:
+    from runapi_client import Balance
+
+    heading("The account: balance before and after, beside the spend computed above")
+    if not isinstance(before, Balance) or not isinstance(after, Balance):
+        print("  no balance recorded: the spend above is the computed one only")
+        return
+    print(f"  before: {before}")
+    print(f"  after:  {after}")
+    if before.balance is not None and after.balance is not None:
+        taken = before.balance - after.balance
+        print(f"  RunAPI took {taken:.6f} USD; the calls' computed cost is {spent:.6f} USD")
+        print("  (the computed cost leaves out calls without a known price: the embeddings)")
+
+
 def _cassette(mode: str) -> contextlib.AbstractContextManager[object]:
     import vcr
 
@@ -304,11 +332,14 @@ def main() -> int:
         docs_source = "replay"
 
     with context, track_usage() as tracker:
+        before = account_balance()
         langchain_chain()
         langgraph_agent()
         llama_index_chat_and_agent()
         llama_index_rag(docs_source)
+        after = account_balance()
     cost_table(tracker)
+    balance_table(before, after, tracker.total_cost)
     if emulator_origin is not None:
         # Recorded against 127.0.0.1:PORT; replay expects the default base URL.
         from scripts.record_cassettes import rewrite_origin

@@ -37,6 +37,7 @@ from runapi_client import (
     API_KEY_ENV,
     BASE_URL_ENV,
     AsyncRunAPIClient,
+    Balance,
     ClientConfig,
     ConfigurationError,
     Pacer,
@@ -148,6 +149,12 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     default_headers: dict[str, str] | None = Field(default=None, exclude=True)
     price: Price | None = Field(default=None, exclude=True)
     """This instance's price (USD per 1M tokens), overriding the built-in table."""
+    prices: str | None = None
+    """Where costs are priced from: ``"live"`` (RunAPI's price list, loaded once per process
+    and cached on disk) or ``"built-in"``; None reads ``RUNAPI_PRICES`` (else built-in).
+    ``price`` still wins for this model."""
+    price_list_url: str | None = None
+    """RunAPI's price list; ``RUNAPI_PRICE_LIST_URL`` or runapi.ai's (never the base URL's)."""
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """Your own ``httpx.Client`` (e.g. with a ``MockTransport``) instead of the shared pool."""
     async_http_client: httpx.AsyncClient | None = Field(
@@ -305,6 +312,16 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
     @property
     def async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
+
+    def balance(self) -> Balance:
+        """The account's balance and spend in USD, with this model's key and settings (the
+        core's ``RunAPIClient.balance``; errors as a call's)."""
+        with model_errors():
+            return self.client.balance()
+
+    async def abalance(self) -> Balance:
+        with model_errors():
+            return await self.async_client.balance()
 
     @property
     def pacer(self) -> Pacer | None:

@@ -85,6 +85,9 @@ class RunAPIEmbeddings(MaskedSettingsRepr, BaseModel, Embeddings):
     price: Price | None = Field(default=None, exclude=True)
     """This model's price (USD per 1M input tokens: ``Price(input=..., output=0.0)``); RunAPI
     publishes none for embeddings, so without it there is no cost."""
+    prices: str | None = None
+    """``"live"``: price from RunAPI's price list (if it lists the model), as ``ChatRunAPI``."""
+    price_list_url: str | None = None
     http_client: Any | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` to use instead of the shared pool (e.g. with a proxy)."""
     async_http_client: Any | None = Field(

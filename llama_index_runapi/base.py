@@ -35,6 +35,7 @@ from typing_extensions import Self
 
 from runapi_client import (
     AsyncRunAPIClient,
+    Balance,
     ChatResult,
     ClientConfig,
     ConfigurationError,
@@ -145,6 +146,14 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
     price: Price | None = Field(
         default=None, description="USD per 1M tokens for this model, overriding the built-in table."
     )
+    prices: str | None = Field(
+        default=None,
+        description="'live': RunAPI's price list (loaded once per process, cached on disk); "
+        "'built-in'; None reads RUNAPI_PRICES. `price` still wins for this model.",
+    )
+    price_list_url: str | None = Field(
+        default=None, description="RunAPI's price list; RUNAPI_PRICE_LIST_URL or runapi.ai's."
+    )
     context_window: int | None = Field(
         default=None, gt=0, description="Override the catalog's context window."
     )
@@ -200,6 +209,14 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
 
     def _async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
+
+    def balance(self) -> Balance:
+        """The account's balance and spend in USD, with this model's key and settings (the
+        core's ``RunAPIClient.balance``)."""
+        return self._sync_client().balance()
+
+    async def abalance(self) -> Balance:
+        return await self._async_client().balance()
 
     @property
     def pacer(self) -> Pacer | None:

@@ -84,6 +84,10 @@ class RunAPIEmbedding(MaskedSettingsRepr, BaseEmbedding):
         exclude=True,
         description="USD per 1M input tokens; RunAPI publishes none for embeddings.",
     )
+    prices: str | None = Field(
+        default=None, description="'live': RunAPI's price list (if it lists the model)."
+    )
+    price_list_url: str | None = Field(default=None, description="RunAPI's price list.")
 
     http_client: Any | None = Field(
         default=None, exclude=True, description="Your own httpx.Client instead of the pool."

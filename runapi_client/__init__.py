@@ -8,6 +8,7 @@ the adapters share).
 """
 
 from . import errors, kit, policy
+from ._account import Account, Balance
 from ._catalog import CATALOG, DEFAULT_MODEL_INFO, PRICES, PRICES_AS_OF, ModelInfo, get_model_info
 from ._client import (
     AsyncChatStream,
@@ -17,7 +18,17 @@ from ._client import (
     EmbeddingResult,
     RunAPIClient,
 )
-from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, ClientConfig, normalize_base_url
+from ._config import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_PRICE_LIST_URL,
+    PRICE_LIST_TTL_ENV,
+    PRICE_LIST_URL_ENV,
+    PRICES_ENV,
+    ClientConfig,
+    normalize_base_url,
+)
 from ._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     MAX_EMBEDDING_INPUTS,
@@ -42,6 +53,7 @@ from ._pricing import (
 )
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import StreamAccumulator
+from ._telemetry import configure_telemetry
 from ._types import ChatCompletion, ChatCompletionChunk, ChatRequest, Model, ToolCall, Usage
 from ._usage import ModelUsage, UsageTracker, track_usage
 from ._validate import validate_chat_request
@@ -52,16 +64,22 @@ from .policy import PreparedRequest, prepare_request
 __all__ = [
     *errors.__all__,
     "API_KEY_ENV",
+    "Account",
     "BASE_URL_ENV",
     "CATALOG",
     "DEFAULT_BASE_URL",
     "DEFAULT_EMBEDDING_MODEL",
     "DEFAULT_MODEL_INFO",
+    "DEFAULT_PRICE_LIST_URL",
     "MAX_EMBEDDING_INPUTS",
     "PRICES",
     "PRICES_AS_OF",
+    "PRICES_ENV",
+    "PRICE_LIST_TTL_ENV",
+    "PRICE_LIST_URL_ENV",
     "AsyncChatStream",
     "AsyncRunAPIClient",
+    "Balance",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatRequest",
@@ -90,6 +108,7 @@ __all__ = [
     "aembed_texts",
     "base_model",
     "batch_texts",
+    "configure_telemetry",
     "cost_of",
     "embed_texts",
     "errors",

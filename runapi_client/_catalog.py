@@ -16,7 +16,15 @@ from dataclasses import dataclass, replace
 from ._names import lookup, model_key
 from ._price import Price
 
-__all__ = ["CATALOG", "DEFAULT_MODEL_INFO", "PRICES", "PRICES_AS_OF", "ModelInfo", "get_model_info"]
+__all__ = [
+    "CATALOG",
+    "DEFAULT_MODEL_INFO",
+    "NOT_PUBLISHED",
+    "PRICES",
+    "PRICES_AS_OF",
+    "ModelInfo",
+    "get_model_info",
+]
 
 PRICES_AS_OF = "2026-11-29"
 """When the built-in rates were copied from RunAPI's model pages (as collected in the project's
@@ -43,8 +51,14 @@ class ModelInfo:
     """PDF and other files as ``file`` content parts."""
     known: bool = True
     price: Price | None = None
-    """RunAPI's published rates; None where RunAPI publishes none (the call reports no cost
-    unless a price is given: ``prices=``, ``set_price``, the live price list)."""
+    """RunAPI's published rates; None (:data:`NOT_PUBLISHED`) where RunAPI publishes none: the
+    call reports no cost unless a price is given (``prices=``, ``set_price``) or the live
+    price list has one."""
+
+    @property
+    def priced(self) -> bool:
+        """Whether the built-in table has a price for the model."""
+        return self.price is not None
 
     @property
     def accepts_json_schema(self) -> bool:
@@ -61,6 +75,13 @@ class ModelInfo:
         return frozenset(parts)
 
 
+NOT_PUBLISHED = None
+"""A catalog line's ``price=`` for a model RunAPI publishes no rate for: every line says its
+price or this, so a model without one is a decision written down, not an omission."""
+
+Rates = tuple[float, float, float]
+
+
 def _rates(input: float, output: float, cache_read: float) -> Price:
     # Cache writes are free on RunAPI's pages.
     return Price(input, output, cache_read, 0.0, source="built-in", as_of=PRICES_AS_OF)
@@ -72,7 +93,7 @@ def _glm(
     output: int,
     *,
     image_input: bool = False,
-    price: tuple[float, float, float] | None = None,
+    price: Rates | None,
 ) -> ModelInfo:
     # GLM: thinks by default, tool_choice "auto" only, json_object but not json_schema.
     return ModelInfo(
@@ -89,7 +110,7 @@ def _glm(
     )
 
 
-def _openai(name: str, context: int, output: int) -> ModelInfo:
+def _openai(name: str, context: int, output: int, *, price: Rates | None) -> ModelInfo:
     return ModelInfo(
         name,
         context,
@@ -99,26 +120,27 @@ def _openai(name: str, context: int, output: int) -> ModelInfo:
         parallel_tool_calls=True,
         image_input=True,
         file_input=True,
+        price=_rates(*price) if price else None,
     )
 
 
 CATALOG: dict[str, ModelInfo] = {
     m.name: m
     for m in (
-        # price: USD per 1M tokens (input, output, cache read); None: not published
-        _glm("glm-4.5", 131_072, 98_304),
+        # price: USD per 1M tokens (input, output, cache read), or NOT_PUBLISHED
+        _glm("glm-4.5", 131_072, 98_304, price=NOT_PUBLISHED),
         _glm("glm-4.5-air", 131_072, 98_304, price=(0.10, 0.55, 0.02)),
         _glm("glm-4.6", 204_800, 131_072, price=(0.30, 1.10, 0.06)),
         _glm("glm-4.7", 204_800, 131_072, price=(0.30, 1.10, 0.06)),
-        _glm("glm-5", 204_800, 131_072),
+        _glm("glm-5", 204_800, 131_072, price=NOT_PUBLISHED),
         _glm("glm-5-turbo", 204_800, 131_072, price=(0.60, 2.00, 0.12)),
-        _glm("glm-5.1", 204_800, 131_072),
-        _glm("glm-4.5v", 65_536, 16_384, image_input=True),
-        _glm("glm-4.6v", 131_072, 32_768, image_input=True),
-        _openai("gpt-4o-mini", 128_000, 16_384),
-        _openai("gpt-4o", 128_000, 16_384),
-        _openai("gpt-4.1", 1_047_576, 32_768),
-        _openai("gpt-4.1-mini", 1_047_576, 32_768),
+        _glm("glm-5.1", 204_800, 131_072, price=NOT_PUBLISHED),
+        _glm("glm-4.5v", 65_536, 16_384, image_input=True, price=NOT_PUBLISHED),
+        _glm("glm-4.6v", 131_072, 32_768, image_input=True, price=NOT_PUBLISHED),
+        _openai("gpt-4o-mini", 128_000, 16_384, price=NOT_PUBLISHED),
+        _openai("gpt-4o", 128_000, 16_384, price=NOT_PUBLISHED),
+        _openai("gpt-4.1", 1_047_576, 32_768, price=NOT_PUBLISHED),
+        _openai("gpt-4.1-mini", 1_047_576, 32_768, price=NOT_PUBLISHED),
     )
 }
 

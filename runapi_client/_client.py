@@ -21,7 +21,17 @@ import httpx
 from pydantic import SecretStr
 
 from . import _pool
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig, mask_url
+from ._account import BALANCE_PATH, ME_PATH, Account, Balance, read_account, read_balance
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    check_prices,
+    mask_url,
+    url_for,
+)
+from ._hooks import CallHooks, call_hooks
+from ._live_prices import LivePrices, live_prices
 from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
 from ._options import NOT_GIVEN, RequestOptions
 from ._pacer import Pacer, Turn, origin_of, pacer_for
@@ -102,14 +112,18 @@ class _Base:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
-        prices: Mapping[str, Price] | None = None,
+        prices: Mapping[str, Price] | str | None = None,
         config: ClientConfig | None = None,
         total_timeout: float | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         pacing: bool = True,
         max_concurrency: int | None = None,
+        price_list_url: str | None = None,
+        price_list_ttl: float | None = None,
     ) -> None:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
+        # prices: a price per model (overrides), or where prices come from ("live", "built-in").
+        mode = prices if isinstance(prices, str) else None
         self.config = config or ClientConfig.resolve(
             api_key=api_key,
             base_url=base_url,
@@ -120,8 +134,17 @@ class _Base:
             max_event_bytes=max_event_bytes,
             pacing=pacing,
             max_concurrency=max_concurrency,
+            prices=mode,
+            price_list_url=price_list_url,
+            price_list_ttl=price_list_ttl,
         )
-        self.prices: dict[str, Price] = dict(prices or {})
+        if config is not None and mode is not None:
+            self.config = dataclasses.replace(config, prices=check_prices(mode))
+        self.prices: dict[str, Price] = {} if isinstance(prices, str) else dict(prices or {})
+        # RunAPI's price list, shared by the process (loaded once per model, on first use).
+        self._live: LivePrices | None = (
+            live_prices(self.config.price_list_url) if self.config.prices == "live" else None
+        )
         # No Authorization here: it is added to each request as it is sent and taken off it
         # once sent, so no object a traceback can reach holds the key in plain text.
         self._headers: dict[str, str] = {
@@ -206,7 +229,7 @@ class _Base:
             # http.build_request would merge in; a caller's client merges its own.
             merged = dict(http.headers) if direct else {}
             merged.update({name.lower(): value for name, value in ours.items()})
-            url = httpx.URL(f"{self.config.base_url}{call.path}")
+            url = httpx.URL(url_for(self.config.base_url, call.path))
             parts = self._parts[key] = (url, list(merged.items()))
         url, headers = parts
         auth = ("authorization", f"Bearer {self.config.api_key.get_secret_value()}")
@@ -236,6 +259,9 @@ class _Base:
             return body.replace(raw, b"**********") if raw and raw in body else body
         return body.replace(key, "**********") if key and key in body else body
 
+    def _redact_text(self, text: str) -> str:
+        return str(self._redact(text))
+
     def _error_of(self, status: int, headers: Mapping[str, str], body: bytes | str) -> RunAPIError:
         """The typed error for an HTTP error status (or a 200 body that is no answer)."""
         return error_from_response(status, headers, self._redact(body))
@@ -255,6 +281,14 @@ class _Base:
 
     # ------------------------------------------------------------------------ cost and usage
 
+    def _live_table(self) -> dict[str, Price] | None:
+        """The live prices loaded so far (by model key), for a client with ``prices="live"``."""
+        return self._live.table if self._live is not None else None
+
+    def _around(self, call: Call, body: Mapping[str, Any] | None = None) -> CallHooks:
+        """What runs at the start and the end of ``call`` (see ``_hooks``)."""
+        return call_hooks(self, call, body)
+
     def cost_of(
         self,
         model: str,
@@ -271,6 +305,7 @@ class _Base:
             counts=counts,
             warn=warn,
             requested_model=requested_model,
+            live=self._live_table(),
         )
 
     def _account(
@@ -573,7 +608,7 @@ class RunAPIClient(_Base):
             response.close()
 
     def _stream(self, call: StreamCall) -> Generator[ChatCompletionChunk, None, None]:
-        with self._reserved(call):
+        with self._around(call), self._reserved(call):
             while True:
                 yield from self._attempt(call)
                 outcome = call.take_outcome()
@@ -609,9 +644,10 @@ class RunAPIClient(_Base):
         client = self if prepared.options is None else self.with_options(prepared.options)
         content = self._encode(prepared, stream=False)
         call = ChatCall(client, "POST", "/chat/completions", content, prepared)
-        with client._reserved(call):
+        with client._around(call) as hooks, client._reserved(call):
             completion, headers = client._call(call)
-            return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            result = client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            return hooks.done(result)
 
     def stream_chat_completion(self, request: Mapping[str, Any] | PreparedRequest) -> ChatStream:
         """``POST /chat/completions`` with ``stream: true``; iterate the returned stream."""
@@ -622,13 +658,26 @@ class RunAPIClient(_Base):
     def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         """``POST /embeddings`` for one batch (see ``embed_texts`` for batching)."""
         call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
-        with self._reserved(call):
+        with self._around(call, body) as hooks, self._reserved(call):
             data, headers = self._call(call)
-            return self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            return hooks.done(
+                self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            )
 
     def list_models(self) -> list[Model]:
         data, _ = self._call(Call(self, "GET", "/models", None))
         return list(data.get("data") or [])
+
+    def balance(self) -> Balance:
+        """The account's balance and spend in USD (``GET /api/v1/me/balance``, at the base
+        URL's root: see ``url_for``), with a chat call's errors and retries."""
+        data, _ = self._call(Call(self, "GET", BALANCE_PATH, None))
+        return read_balance(data)
+
+    def me(self) -> Account:
+        """The account behind the key (``GET /api/v1/me``): whatever fields RunAPI sends."""
+        data, _ = self._call(Call(self, "GET", ME_PATH, None))
+        return read_account(data, self._redact_text)
 
 
 class ChatStream(_StreamBase):
@@ -845,7 +894,7 @@ class AsyncRunAPIClient(_Base):
             await response.aclose()
 
     async def _stream(self, call: StreamCall) -> AsyncGenerator[ChatCompletionChunk, None]:
-        async with self._reserved(call):
+        async with self._around(call), self._reserved(call):
             while True:
                 # aclosing: an async generator abandoned mid-loop is otherwise closed only
                 # when collected, and its response with it.
@@ -889,9 +938,10 @@ class AsyncRunAPIClient(_Base):
         client = self if prepared.options is None else self.with_options(prepared.options)
         content = self._encode(prepared, stream=False)
         call = ChatCall(client, "POST", "/chat/completions", content, prepared)
-        async with client._reserved(call):
+        async with client._around(call) as hooks, client._reserved(call):
             completion, headers = await client._call(call)
-            return client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            result = client._finish(completion, prepared, headers.get("x-request-id"))  # type: ignore[arg-type]
+            return hooks.done(result)
 
     def stream_chat_completion(
         self, request: Mapping[str, Any] | PreparedRequest
@@ -903,13 +953,25 @@ class AsyncRunAPIClient(_Base):
 
     async def embeddings(self, body: Mapping[str, Any]) -> EmbeddingResult:
         call = Call(self, "POST", "/embeddings", self._encode_embeddings(body))
-        async with self._reserved(call):
+        async with self._around(call, body) as hooks, self._reserved(call):
             data, headers = await self._call(call)
-            return self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            return hooks.done(
+                self._embedding_result(data, body["model"], headers.get("x-request-id"))
+            )
 
     async def list_models(self) -> list[Model]:
         data, _ = await self._call(Call(self, "GET", "/models", None))
         return list(data.get("data") or [])
+
+    async def balance(self) -> Balance:
+        """The account's balance and spend in USD (``GET /api/v1/me/balance``)."""
+        data, _ = await self._call(Call(self, "GET", BALANCE_PATH, None))
+        return read_balance(data)
+
+    async def me(self) -> Account:
+        """The account behind the key (``GET /api/v1/me``)."""
+        data, _ = await self._call(Call(self, "GET", ME_PATH, None))
+        return read_account(data, self._redact_text)
 
 
 class AsyncChatStream(_StreamBase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -20,9 +21,31 @@ from .errors import ConfigurationError
 
 API_KEY_ENV = "RUNAPI_API_KEY"
 BASE_URL_ENV = "RUNAPI_BASE_URL"
+PRICES_ENV = "RUNAPI_PRICES"
+PRICE_LIST_URL_ENV = "RUNAPI_PRICE_LIST_URL"
+PRICE_LIST_TTL_ENV = "RUNAPI_PRICE_LIST_TTL"
 DEFAULT_BASE_URL = "https://runapi.ai/v1"
+DEFAULT_PRICE_LIST_URL = "https://runapi.ai/api/v1/price_schedules"
+DEFAULT_PRICE_LIST_TTL = 24 * 3600.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
+PRICE_MODES = ("built-in", "live")
+
+OWN_API = "/api/v1/"
+"""RunAPI's own API (the account, the price list) hangs from the same root as the
+OpenAI-compatible ``/v1``: ``https://runapi.ai/api/v1/me`` beside ``https://runapi.ai/v1``. A
+request path starting with this is sent there; with a base URL behind a path prefix (a proxy at
+``https://proxy.example/runapi/v1``) the prefix is kept: ``https://proxy.example/runapi/api/v1/me``,
+since whatever forwards ``/runapi/v1`` to RunAPI is the one place that can forward its siblings."""
+
+
+def url_for(base_url: str, path: str) -> str:
+    """The URL of ``path``: under the base URL, or for RunAPI's own API (:data:`OWN_API`) at
+    the root the base URL's ``/v1`` hangs from (``normalize_base_url`` ends every base URL
+    with ``/v1``)."""
+    if path.startswith(OWN_API):
+        return f"{base_url.removesuffix('/v1')}{path}"
+    return f"{base_url}{path}"
 
 
 def mask_url(url: str) -> str:
@@ -246,6 +269,72 @@ def check_max_concurrency(value: object) -> int | None:
     return value
 
 
+def check_prices(value: object, *, source: str = "prices") -> str:
+    """Where costs are priced from: ``"built-in"`` (the catalog's table, the default) or
+    ``"live"`` (RunAPI's price list, loaded once per process; see ``_live_prices``)."""
+    if isinstance(value, str) and value.strip().lower() in PRICE_MODES:
+        return value.strip().lower()
+    raise ConfigurationError(
+        f"{source} must be 'live' (RunAPI's price list) or 'built-in' (the table shipped with "
+        f"the package), got {value!r}; per-model prices go in a dict of Price instead."
+    )
+
+
+def check_price_list_url(value: object, *, source: str = "price_list_url") -> str:
+    """An http(s) URL for RunAPI's price list (public: it is sent no key)."""
+    if isinstance(value, str):
+        shown = mask_url(value.strip())
+        try:
+            url = httpx.URL(value.strip())
+        except (httpx.InvalidURL, ValueError):
+            url = None
+        if url is not None and url.scheme in ("http", "https") and url.host:
+            if url.path.rstrip("/").endswith("/v1"):
+                raise ConfigurationError(
+                    f"{source} {shown!r} looks like a base URL; the price list lives at "
+                    f"{DEFAULT_PRICE_LIST_URL!r} (or wherever your gateway serves it)."
+                )
+            return value.strip()
+    else:
+        shown = repr(value)
+    raise ConfigurationError(
+        f"{source} must be an http(s) URL such as {DEFAULT_PRICE_LIST_URL!r}, got {shown!r}. "
+        f"Fix the argument or the {PRICE_LIST_URL_ENV} environment variable."
+    )
+
+
+def check_price_list_ttl(value: object, *, source: str = "price_list_ttl") -> float:
+    """Seconds a price list fetched (or revalidated) stays fresh."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if _seconds(value):
+        return float(value)  # type: ignore[arg-type]
+    raise ConfigurationError(
+        f"{source} must be a positive number of seconds (the default is a day, "
+        f"{DEFAULT_PRICE_LIST_TTL:.0f}); got {value!r}. Fix the argument or {PRICE_LIST_TTL_ENV}."
+    )
+
+
+def resolve_prices(
+    prices: str | None, price_list_url: str | None, price_list_ttl: object
+) -> tuple[str, str, float]:
+    """The price settings, each from its argument, else its environment variable, else the
+    default (built-in prices; RunAPI's list at runapi.ai, never the base URL's host, which may
+    be a proxy or another gateway; a day)."""
+    mode_source = "prices" if prices is not None else PRICES_ENV
+    url_source = "price_list_url" if price_list_url is not None else PRICE_LIST_URL_ENV
+    ttl_source = "price_list_ttl" if price_list_ttl is not None else PRICE_LIST_TTL_ENV
+    mode = prices if prices is not None else os.environ.get(PRICES_ENV) or "built-in"
+    url = price_list_url or os.environ.get(PRICE_LIST_URL_ENV) or DEFAULT_PRICE_LIST_URL
+    ttl = price_list_ttl if price_list_ttl is not None else os.environ.get(PRICE_LIST_TTL_ENV)
+    return (
+        check_prices(mode, source=mode_source),
+        check_price_list_url(url, source=url_source),
+        check_price_list_ttl(ttl, source=ttl_source) if ttl is not None else DEFAULT_PRICE_LIST_TTL,
+    )
+
+
 def check_max_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
@@ -312,6 +401,9 @@ def settings_key(settings: ConnectionSettings) -> tuple[Any, ...]:
         tuple(headers.items()) if headers else None,
         _fingerprint(os.environ.get(API_KEY_ENV)) if api_key is None else None,
         os.environ.get(BASE_URL_ENV) if base_url is None else None,
+        getattr(settings, "prices", None) or os.environ.get(PRICES_ENV),
+        getattr(settings, "price_list_url", None) or os.environ.get(PRICE_LIST_URL_ENV),
+        os.environ.get(PRICE_LIST_TTL_ENV),
     )
 
 
@@ -327,6 +419,11 @@ class ClientConfig:
     total_timeout: float | None = None
     """A deadline for the whole call: every attempt, the waits between them, and all of a
     stream (``timeout`` bounds each read, so a stream kept alive by pings never ends)."""
+    prices: str = "built-in"
+    """Where costs are priced from: ``"built-in"`` or ``"live"`` (RunAPI's price list)."""
+    price_list_url: str = DEFAULT_PRICE_LIST_URL
+    price_list_ttl: float = DEFAULT_PRICE_LIST_TTL
+    """Seconds a price list fetched or revalidated stays fresh (on disk and in memory)."""
 
     def __post_init__(self) -> None:
         # A config built directly (not through resolve) is sealed all the same.
@@ -354,8 +451,12 @@ class ClientConfig:
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         pacing: bool = True,
         max_concurrency: int | None = None,
+        prices: str | None = None,
+        price_list_url: str | None = None,
+        price_list_ttl: object = None,
     ) -> ClientConfig:
         api_key = seal(api_key)  # the plain key is not left in this frame's locals
+        mode, list_url, ttl = resolve_prices(prices, price_list_url, price_list_ttl)
         return cls(
             api_key=resolve_api_key(api_key),
             base_url=resolve_base_url(base_url),
@@ -366,6 +467,9 @@ class ClientConfig:
             max_event_bytes=check_max_event_bytes(max_event_bytes),
             pacing=check_flag(pacing, "pacing"),
             max_concurrency=check_max_concurrency(max_concurrency),
+            prices=mode,
+            price_list_url=list_url,
+            price_list_ttl=ttl,
         )
 
     @classmethod
@@ -380,6 +484,8 @@ class ClientConfig:
             total_timeout=getattr(settings, "total_timeout", None),
             pacing=getattr(settings, "pacing", True),
             max_concurrency=getattr(settings, "max_concurrency", None),
+            prices=getattr(settings, "prices", None),
+            price_list_url=getattr(settings, "price_list_url", None),
         )
 
     @property

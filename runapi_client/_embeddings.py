@@ -193,11 +193,18 @@ def _combine(
     cost: Cost | None = None
     if costs and all(c is not None for c in costs):
         # A total with an unpriced batch in it would understate; report no total instead.
+        priced = [c for c in costs if c is not None]
+        sources = {c.source for c in priced}
+        dates = {c.as_of for c in priced}
         cost = Cost(
-            input=sum(c.input for c in costs if c is not None),
-            output=sum(c.output for c in costs if c is not None),
-            cache_read=sum(c.cache_read for c in costs if c is not None),
-            cache_write=sum(c.cache_write for c in costs if c is not None),
+            input=sum(c.input for c in priced),
+            output=sum(c.output for c in priced),
+            cache_read=sum(c.cache_read for c in priced),
+            cache_write=sum(c.cache_write for c in priced),
+            total=sum(c.total for c in priced),  # a server's totals are not the parts' sum
+            # Where the figures came from, as each batch said (a list loaded mid-way: mixed).
+            source=sources.pop() if len(sources) == 1 else "mixed",
+            as_of=dates.pop() if len(dates) == 1 else None,
         )
     return EmbeddedTexts(
         vectors=vectors,

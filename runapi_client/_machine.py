@@ -282,7 +282,8 @@ class Call:
             if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
                 limit = self.prepared.model.max_output_tokens
             size = len(self.content or b"")
-            bound = cost_bound(str(body.get("model")), size, limit, self.client.prices)
+            model = str(body.get("model"))
+            bound = cost_bound(model, size, limit, self.client.prices, self.client._live_table())
         return Reservation(bound)
 
     def lost(self, exc: Exception) -> Wait | RunAPIError:

@@ -13,7 +13,8 @@ PriceSource = str
 """Where a price or a cost came from: ``"built-in"`` (the catalog's table, dated
 ``PRICES_AS_OF``), ``"custom"`` (given by the caller: ``prices=``, ``price=``,
 ``set_price``), ``"live"`` (RunAPI's price list, dated by its ``as_of``) or, for a cost,
-``"server"`` (the total the server reported in ``usage.cost``)."""
+``"server"`` (the total the server reported in ``usage.cost``), and for a total over several
+calls priced from different sources, ``"mixed"``."""
 
 
 @dataclass(frozen=True, slots=True)

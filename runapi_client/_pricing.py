@@ -103,14 +103,23 @@ def set_price(model: str, price: Price | Mapping[str, Any]) -> None:
         PRICES[model_key(model)] = price if isinstance(price, Price) else Price.from_mapping(price)
 
 
-def get_price(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
+def get_price(
+    model: str,
+    overrides: Mapping[str, Price] | None = None,
+    live: Mapping[str, Price] | None = None,
+) -> Price | None:
     """The price of ``model`` (any spelling: case, provider prefix, dated snapshot): from
-    ``overrides`` first, then the process-wide table."""
+    ``overrides`` first (a client's or a model object's own), then a price set process-wide
+    (``set_price``, ``PriceList.refresh``), then ``live`` (RunAPI's price list, by model key,
+    for a client with ``prices="live"``), then the built-in table."""
     if overrides:
         found = lookup(model, {model_key(name): price for name, price in overrides.items()})
         if found is not None:
             return found
-    return lookup(model, PRICES)
+    found = lookup(model, PRICES)
+    if live and (found is None or found.source == "built-in"):
+        return lookup(model, live) or found
+    return found
 
 
 def _int(value: Any) -> int:
@@ -151,13 +160,17 @@ def token_counts(usage: Usage | Mapping[str, Any]) -> dict[str, int]:
 
 
 def cost_bound(
-    model: str, request_bytes: int, max_output_tokens: int, overrides: Mapping[str, Price] | None
+    model: str,
+    request_bytes: int,
+    max_output_tokens: int,
+    overrides: Mapping[str, Price] | None,
+    live: Mapping[str, Price] | None = None,
 ) -> float:
     """An upper bound of a call's cost, before it is sent: every byte of the request as an
     input token (a token is at least a byte, and the JSON around the text is counted too) and
     the most output tokens it may write. 0 for a model with no known price (its calls report no
     cost, so they cannot spend a budget either)."""
-    price = get_price(model, overrides)
+    price = get_price(model, overrides, live)
     if price is None:
         return 0.0
     return (request_bytes * price.input + max_output_tokens * price.output) / 1_000_000.0
@@ -181,12 +194,14 @@ def cost_of(
     counts: Mapping[str, int] | None = None,
     warn: bool = True,
     requested_model: str | None = None,
+    live: Mapping[str, Price] | None = None,
 ) -> Cost | None:
     """The cost of a call, or ``None`` when neither a price nor the server says it.
 
     ``model`` is the model that answered; a response may name one with no price (a snapshot
     or alias the table lacks), so ``requested_model``'s price is used then. A ``cost`` the
-    server put in ``usage`` wins over the computed total (``source="server"``). ``counts``:
+    server put in ``usage`` wins over the computed total (``source="server"``). ``live``:
+    RunAPI's price list (see ``get_price``). ``counts``:
     ``token_counts(usage)`` when the caller has it already. A missing price is warned once per
     model per process; ``warn=False`` logs it at DEBUG instead: for embeddings, whose prices
     RunAPI does not publish, a warning would fire for every normal setup and ask for a price
@@ -195,9 +210,9 @@ def cost_of(
     if not usage or not isinstance(usage, Mapping):
         return None
     if price is None:
-        price = get_price(model, overrides)
+        price = get_price(model, overrides, live)
         if price is None and requested_model:
-            price = get_price(requested_model, overrides)
+            price = get_price(requested_model, overrides, live)
     reported = server_cost(usage)
     if price is None and reported is None:
         _warn_unpriced(requested_model or model, warn)

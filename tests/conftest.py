@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,11 @@ CASSETTES = ROOT / "cassettes"
 DUMMY_KEY = "test-key-not-a-real-credential"
 if not os.environ.get("RUNAPI_API_KEY"):
     os.environ["RUNAPI_API_KEY"] = DUMMY_KEY
+# The live price list is cached on disk: never in the user's own cache folder from a test, and
+# only where a test asks for it (a developer's RUNAPI_PRICES=live would send tests to runapi.ai).
+os.environ["RUNAPI_CACHE_DIR"] = tempfile.mkdtemp(prefix="runapi-test-cache-")
+for _name in ("RUNAPI_PRICES", "RUNAPI_PRICE_LIST_URL", "RUNAPI_PRICE_LIST_TTL"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)

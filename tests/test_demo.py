@@ -29,3 +29,6 @@ def test_demo_runs_offline_and_ends_with_cost_table() -> None:
     total = next(line for line in lines if line.strip().startswith("total"))
     assert float(total.split()[-1]) > 0
     assert "glm-4.6" in done.stdout
+    # The balance recorded before and after the calls, beside the computed spend.
+    assert any(line.strip().startswith("before: balance $") for line in lines)
+    assert any("RunAPI took" in line for line in lines)

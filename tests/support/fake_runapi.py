@@ -18,6 +18,13 @@ Another server can give the same bytes (``bench/server.py`` does): ``RenderedAns
 and memoises the answers, ``fill`` and ``created_field`` put a response's id and time in,
 ``RequestIds`` makes ids of Z.ai's shape and ``response_head`` the status line and headers.
 
+Besides chat and embeddings it serves RunAPI's own API at ``/api/v1`` (beside ``/v1``): the
+account (``GET /api/v1/me`` and ``GET /api/v1/me/balance``: a $10.00 paid and $2.50 bonus
+balance from which every answered chat and embeddings call's cost is taken, bonus first, in
+fractional cents) and the public price list (``GET /api/v1/price_schedules?model=...``:
+integer cents per 1M tokens, RunAPI's rates, with an ``ETag``; ``If-None-Match`` gets a 304;
+``set_price_schedule`` changes one). ``price_list_url`` is its address.
+
 It is one asyncio server in a background thread (its own event loop), HTTP/1.1 with keep-alive,
 streams chunked (or close-delimited with ``framing="close"``). What the model says comes from
 ``scripted_glm`` (deterministic; it refuses what GLM refuses, calls a tool only when asked, and
@@ -126,6 +133,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tests.support.scripted_glm import Answer, Refusal, answer, base_model, refusal, split_words
 
@@ -562,12 +570,76 @@ class FakeRunAPI:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
+        self.account: dict[str, Any] = dict(ACCOUNT)
+        """What ``GET /api/v1/me`` answers."""
+        self.paid_cents = 1000.0
+        self.bonus_cents = 250.0
+        self.spent_today_cents = 0.0
+        self.spent_total_cents = 0.0
+        self.price_schedules: dict[str, dict[str, Any]] = {
+            model: _schedule(model, *(round(usd * 100) for usd in rates))
+            for model, rates in _PRICES.items()
+        }
+        """The price list, by model: RunAPI's rates in integer cents per 1M tokens."""
+        self.price_list_as_of = PRICE_LIST_AS_OF
 
     # ---------------------------------------------------------------------------- public API
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def price_list_url(self) -> str:
+        return f"http://{self.host}:{self.port}/api/v1/price_schedules"
+
+    def set_price_schedule(
+        self,
+        model: str,
+        input_cents: float,
+        output_cents: float,
+        cache_read_cents: float | None = None,
+        *,
+        as_of: str | None = None,
+    ) -> None:
+        """Put ``model`` in the price list at these rates (cents per 1M tokens); its ETag
+        changes with them."""
+        self.price_schedules[model] = _schedule(model, input_cents, output_cents, cache_read_cents)
+        if as_of is not None:
+            self.price_list_as_of = as_of
+
+    @property
+    def price_list_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"] == "/api/v1/price_schedules"]
+
+    def balance_payload(self) -> dict[str, Any]:
+        """What ``GET /api/v1/me/balance`` answers now."""
+        return {
+            "balance_cents": round(self.paid_cents + self.bonus_cents, 4),
+            "paid_balance_cents": round(self.paid_cents, 4),
+            "bonus_balance_cents": round(self.bonus_cents, 4),
+            "spent_cents_today": round(self.spent_today_cents, 4),
+            "spent_cents_total": round(self.spent_total_cents, 4),
+        }
+
+    def _spend(
+        self, model: str, usage: Any, rates: tuple[float, float, float] | None = None
+    ) -> None:
+        """Take a call's cost (RunAPI's rates, as the price list says) off the balance."""
+        if not isinstance(usage, dict):
+            return
+        rates = rates or _PRICES.get(base_model(model), _DEFAULT_PRICE)
+        prompt = usage.get("prompt_tokens") or 0
+        details = usage.get("prompt_tokens_details") or {}
+        cached = details.get("cached_tokens") or 0 if isinstance(details, dict) else 0
+        output = usage.get("completion_tokens") or 0
+        usd = ((prompt - cached) * rates[0] + cached * rates[2] + output * rates[1]) / 1e6
+        cents = usd * 100
+        from_bonus = min(cents, self.bonus_cents)
+        self.bonus_cents -= from_bonus
+        self.paid_cents -= cents - from_bonus
+        self.spent_today_cents += cents
+        self.spent_total_cents += cents
 
     def enqueue(self, *faults: Fault) -> None:
         self._queue.extend(faults)
@@ -759,6 +831,26 @@ class FakeRunAPI:
                 raise _Gone
             await asyncio.sleep(min(left, 0.02))
 
+    async def _price_list(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
+        """``GET /api/v1/price_schedules[?model=...]``: public (no key), ETag-revalidated."""
+        keep_alive = request.headers.get("connection", "").lower() != "close"
+        query = parse_qs(urlsplit(request.target).query)
+        wanted = [base_model(m) for m in query.get("model", [])]
+        schedules = [
+            schedule
+            for model, schedule in self.price_schedules.items()
+            if not wanted or model in wanted
+        ]
+        payload = {"as_of": self.price_list_as_of, "price_schedules": schedules}
+        body = _dump(payload)
+        etag = f'W/"{hashlib.sha256(body.encode()).hexdigest()[:16]}"'
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+        if request.headers.get("if-none-match") == etag:
+            writer.write(response_head(304, {**headers, "Content-Length": "0"}))
+            await writer.drain()
+            return keep_alive
+        return await self._send(writer, 200, body, extra=headers, keep_alive=keep_alive)
+
     async def _respond(
         self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
@@ -824,11 +916,17 @@ class FakeRunAPI:
                 keep_alive=keep_alive,
             )
 
+        if request.method == "GET" and request.path == "/api/v1/price_schedules":
+            return await self._price_list(request, writer)
         auth = request.headers.get("authorization", "")
         key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         if not key or key == "bad-key":
             return await self._send(writer, 401, INVALID_KEY_BODY, keep_alive=keep_alive)
         path, body = request.path, request.body
+        if request.method == "GET" and path == "/api/v1/me":
+            return await self._send(writer, 200, self.account, keep_alive=keep_alive)
+        if request.method == "GET" and path == "/api/v1/me/balance":
+            return await self._send(writer, 200, self.balance_payload(), keep_alive=keep_alive)
         if request.method == "GET" and path == "/v1/models":
             models = [
                 {"id": m, "object": "model", "created": 1759305357, "owned_by": "zhipu"}
@@ -838,7 +936,9 @@ class FakeRunAPI:
                 writer, 200, {"object": "list", "data": models}, keep_alive=keep_alive
             )
         if request.method == "POST" and path == "/v1/embeddings" and isinstance(body, dict):
-            return await self._send(writer, 200, _embeddings(body), keep_alive=keep_alive)
+            answer = _embeddings(body)
+            self._spend(str(body.get("model") or ""), answer["usage"], EMBEDDING_PRICE)
+            return await self._send(writer, 200, answer, keep_alive=keep_alive)
         if request.method != "POST" or path != "/v1/chat/completions":
             return await self._send(
                 writer,
@@ -874,6 +974,10 @@ class FakeRunAPI:
             events = self._answers.get(
                 request.raw_body, body, dialect, n_chunks, tool_index=tool_index
             )
+            if isinstance(events, tuple):  # not a huge answer rendered as it streams
+                usage = next((e for e in reversed(events) if '"usage"' in e), None)
+                if usage is not None:
+                    self._spend(str(body.get("model") or ""), json.loads(usage).get("usage"))
             return await self._stream(
                 request, reader, writer, fault, events, request_id, created, keep_alive
             )
@@ -881,6 +985,7 @@ class FakeRunAPI:
             request.raw_body, body, None, n_chunks, dialect=dialect, tool_index=tool_index
         )
         data = fill(rendered, request_id, created).encode()
+        self._spend(str(body.get("model") or ""), json.loads(data).get("usage"))
         if fault.kind in ("stall", "cut_stream"):
             writer.write(
                 response_head(
@@ -1104,6 +1209,29 @@ _PRICES = {
     "glm-5-turbo": (0.60, 2.00, 0.12),
 }
 _DEFAULT_PRICE = (0.30, 1.10, 0.06)
+EMBEDDING_PRICE = (0.02, 0.0, 0.02)
+"""What the emulator bills an embedding call, per 1M tokens: an assumed rate, as RunAPI publishes
+none (so the client reports no cost for it, and only the balance shows what it took)."""
+PRICE_LIST_AS_OF = "2026-11-29T00:00:00Z"
+ACCOUNT: dict[str, Any] = {
+    "id": "usr_7f3c2a9e41d0",
+    "email": "developer@example.com",
+    "name": "Emulator Account",
+    "created_at": "2026-01-15T09:30:00Z",
+}
+
+
+def _schedule(
+    model: str, input_cents: float, output_cents: float, cache_read_cents: float | None = None
+) -> dict[str, Any]:
+    """One price schedule as RunAPI's list writes it: cents per 1M tokens."""
+    return {
+        "model": model,
+        "input_price_per_1m_cents": input_cents,
+        "output_price_per_1m_cents": output_cents,
+        "cache_read_price_per_1m_cents": cache_read_cents,
+        "cache_write_price_per_1m_cents": 0,
+    }
 
 
 def _dump(value: Any) -> str:

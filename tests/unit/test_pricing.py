@@ -127,9 +127,7 @@ def test_price_list_refresh_revalidates_with_etag(monkeypatch: pytest.MonkeyPatc
             },
         )
 
-    price_list = PriceList(
-        "https://runapi.ai/v1", http_client=httpx.Client(transport=httpx.MockTransport(handler))
-    )
+    price_list = PriceList(http_client=httpx.Client(transport=httpx.MockTransport(handler)))
     assert price_list.url == "https://runapi.ai/api/v1/price_schedules"
     first = price_list.refresh(["glm-4.6"])
     assert first["glm-4.6"].input == pytest.approx(0.40)
@@ -137,6 +135,14 @@ def test_price_list_refresh_revalidates_with_etag(monkeypatch: pytest.MonkeyPatc
     price_list.refresh(["glm-4.6"])
     assert seen[1].headers["if-none-match"] == '"v1"'
     assert seen[0].url.params["model"] == "glm-4.6"
+
+
+def test_price_list_takes_its_own_address_never_a_base_url() -> None:
+    from runapi_client import ConfigurationError
+
+    assert PriceList("http://127.0.0.1:9/prices").url == "http://127.0.0.1:9/prices"
+    with pytest.raises(ConfigurationError, match="looks like a base URL"):
+        PriceList("https://runapi.ai/v1")
 
 
 def test_price_list_failure_keeps_table(monkeypatch: pytest.MonkeyPatch) -> None:
