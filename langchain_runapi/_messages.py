@@ -41,8 +41,17 @@ from ._blocks import PROVIDER
 
 # Block types that only make sense as model output; they are never sent back as content.
 _OUTPUT_ONLY_BLOCKS = frozenset(
-    {"reasoning", "thinking", "reasoning_content", "tool_call", "tool_call_chunk",
-     "invalid_tool_call", "tool_use", "server_tool_call", "server_tool_result"}
+    {
+        "reasoning",
+        "thinking",
+        "reasoning_content",
+        "tool_call",
+        "tool_call_chunk",
+        "invalid_tool_call",
+        "tool_use",
+        "server_tool_call",
+        "server_tool_result",
+    }
 )
 
 
@@ -207,7 +216,9 @@ def usage_to_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
     total = _int(usage.get("total_tokens")) or input_tokens + output_tokens
     # (mypy reads langchain-core's NotRequired detail keys as required)
     metadata: UsageMetadata = {  # type: ignore[typeddict-item]
-        "input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": total
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total,
     }
     prompt_details = usage.get("prompt_tokens_details") or {}
     input_details: dict[str, int] = {}

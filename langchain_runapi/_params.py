@@ -33,6 +33,7 @@ SET_BY_CHAT_RUNAPI = {
     "stream_usage=False leaves it off the chunks",
 }
 
+
 def check_extra_fields(
     model_kwargs: Mapping[str, Any], extra_body: Mapping[str, Any], reasoning: bool | None
 ) -> None:

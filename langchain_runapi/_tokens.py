@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["count_message_tokens", "count_text_tokens"]
 
+
 def count_text_tokens(text: str) -> int:
     """Estimated tokens in ``text`` (0 for the empty string)."""
     return estimate_tokens(text) if text else 0

@@ -96,8 +96,13 @@ _OPENAI_SETTINGS = {
 }
 """Constructor names from ChatOpenAI that must not become request-body fields."""
 
-_ALIASES = ("model", "max_completion_tokens", "stop_sequences", "request_timeout",
-            "http_async_client")
+_ALIASES = (
+    "model",
+    "max_completion_tokens",
+    "stop_sequences",
+    "request_timeout",
+    "http_async_client",
+)
 """Constructor names that are aliases of fields."""
 
 

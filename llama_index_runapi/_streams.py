@@ -63,9 +63,7 @@ class StreamView:
         previous, self._held = self._held, response
         return previous
 
-    def finish(
-        self, cost: Cost | None, counts: Mapping[str, int] | None
-    ) -> ChatResponse | None:
+    def finish(self, cost: Cost | None, counts: Mapping[str, int] | None) -> ChatResponse | None:
         """The held last response, with the stream's usage, ``cost`` and token ``counts``
         (the core's, from when the usage arrived)."""
         last, self._held = self._held, None

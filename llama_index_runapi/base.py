@@ -88,7 +88,6 @@ OTHER_NAMES = {"api_base": "base_url", "model_name": "model", "request_timeout":
 ``request_timeout``, ChatOpenAI's (and ``ChatRunAPI``'s) other name for ``timeout``."""
 
 
-
 class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
     """A RunAPI chat model for LlamaIndex.
 

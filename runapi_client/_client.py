@@ -238,7 +238,10 @@ class _Base:
             if call.deadline is not None:  # no wait may go past the call's deadline
                 extensions = {"timeout": call.timeouts(extensions["timeout"])}
             return httpx.Request(
-                call.method, url, content=call.content, headers=[*headers, auth],
+                call.method,
+                url,
+                content=call.content,
+                headers=[*headers, auth],
                 extensions=extensions,
             )
         timeout = self._send_timeout
@@ -995,4 +998,3 @@ class AsyncChatStream(_StreamBase):
 
     async def aclose(self) -> None:
         await self._iterator.aclose()  # its finally closes the response
-

@@ -429,6 +429,7 @@ class ClientConfig:
         # A config built directly (not through resolve) is sealed all the same.
         if not isinstance(self.api_key, SealedSecret):
             object.__setattr__(self, "api_key", seal(self.api_key))
+
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     """The most one event of a stream may hold (see ``SSEDecoder``)."""
     pacing: bool = True

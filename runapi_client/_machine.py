@@ -538,9 +538,7 @@ class StreamCall(Call):
         if data is None:
             self._failed(self.client._error_of(502, {}, body))
         elif is_error_envelope(data):
-            self._failed(
-                self.client._payload_error(body, self.request_id, where="in a 200 answer")
-            )
+            self._failed(self.client._payload_error(body, self.request_id, where="in a 200 answer"))
         else:
             try:
                 read_completion(data)

@@ -35,6 +35,7 @@ __all__ = [
     "set_price",
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class Cost:
     """The cost of one call, in USD, by part, and where its figures came from.
@@ -89,8 +90,6 @@ def format_usd(amount: float) -> str:
     text = f"{amount:.{decimals}f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"${whole}.{fraction.ljust(2, '0')}"
-
-
 
 
 _lock = threading.Lock()

@@ -45,10 +45,38 @@ logger = logging.getLogger("runapi_client")
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PROVIDER = "runapi"
-DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
-                    40.96, 81.92]
-TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
-                 16777216, 67108864]
+DURATION_BUCKETS = [
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+]
+TOKEN_BUCKETS = [
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
+]
 
 # Request fields and the attributes the conventions name for them.
 _REQUEST_NUMBERS = {
@@ -300,9 +328,7 @@ class Observation:
         if counts is not None:
             telemetry.tokens.record(counts["input"], {**metric, "gen_ai.token.type": "input"})
             if self.operation == "chat":
-                telemetry.tokens.record(
-                    counts["output"], {**metric, "gen_ai.token.type": "output"}
-                )
+                telemetry.tokens.record(counts["output"], {**metric, "gen_ai.token.type": "output"})
         if cost is not None:
             telemetry.cost.add(cost.total, {**metric, "runapi.cost.source": cost.source})
 

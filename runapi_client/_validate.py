@@ -58,8 +58,7 @@ def check_content_parts(model: str, messages: list[Any]) -> None:
             if kind not in info.content_parts:
                 raise ConfigurationError(
                     f"messages[{i}] holds a {kind!r} content part, but {model} reads "
-                    f"{' and '.join(sorted(info.content_parts))} only."
-                    + _ADVICE.get(str(kind), "")
+                    f"{' and '.join(sorted(info.content_parts))} only." + _ADVICE.get(str(kind), "")
                 )
 
 

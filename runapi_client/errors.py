@@ -155,9 +155,7 @@ class UsageLimitError(RateLimitError):
 
     retryable = False
 
-    def __init__(
-        self, message: str, *, resets_at: _dt.datetime | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, message: str, *, resets_at: _dt.datetime | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.resets_at = resets_at
 
@@ -284,8 +282,7 @@ _ADVICE: dict[type[RunAPIError], str] = {
     AuthenticationError: "Check the api_key argument or the RUNAPI_API_KEY environment variable.",
     InsufficientCreditsError: "Top up the account's credit at https://runapi.ai.",
     UsageLimitError: "A usage cap is reached; retrying before it resets cannot help.",
-    ContextOverflowError: "Shorten the conversation, or use a model with a larger context "
-    "window.",
+    ContextOverflowError: "Shorten the conversation, or use a model with a larger context window.",
     PermissionDeniedError: "This key may not use this model or endpoint.",
     NotFoundError: "Check the model name (client.list_models() lists what the key can use).",
     RateLimitError: "Slow down, or raise max_retries to let the client wait and retry.",

@@ -115,7 +115,6 @@ LlamaIndex's programs) and pops again before building the request: it is passed 
 as ``structured=True``, which asks for the forced tool in words without a warning."""
 
 
-
 def sort_keywords(
     owner: str,
     given: Mapping[str, Any],

@@ -173,9 +173,7 @@ def _is_user(message: Any) -> bool:
     return isinstance(message, Mapping) and message.get("role") == "user"
 
 
-def reasoning_history(
-    messages: list[Any], info: ModelInfo, thinking: Any = None
-) -> list[Any]:
+def reasoning_history(messages: list[Any], info: ModelInfo, thinking: Any = None) -> list[Any]:
     """``messages`` with each assistant turn's reasoning kept or dropped by the rule in the
     module's docstring; a gateway's ``reasoning`` field is sent as ``reasoning_content``.
     Returns ``messages`` itself when nothing changes."""

@@ -58,4 +58,3 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     module = Path(request.module.__file__)
     suite = module.parent.relative_to(Path(__file__).parent)
     return str(CASSETTES / suite / module.stem)
-

@@ -41,8 +41,12 @@ def completion(message: dict[str, Any], **choice: Any) -> dict[str, Any]:
         "created": 1,
         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
         "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", **message},
-             **choice}
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", **message},
+                **choice,
+            }
         ],
     }
 
@@ -117,8 +121,11 @@ def test_malformed_tool_arguments_become_invalid_tool_calls(server: ScriptedServ
 
 
 def test_invoke_accepts_tool_arguments_sent_as_an_object(server: ScriptedServer) -> None:
-    call = {"id": "call_1", "type": "function",
-            "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": {"city": "Paris"}},
+    }
     server.json(completion({"content": "", "tool_calls": [call]}, finish_reason="tool_calls"))
     msg = server.model().invoke("weather in Paris?")
     assert msg.tool_calls == [
@@ -142,15 +149,26 @@ def test_logprobs_in_response_metadata_on_invoke(server: ScriptedServer) -> None
 
 def test_logprobs_in_response_metadata_on_stream(server: ScriptedServer) -> None:
     def token(text: str, logprob: float) -> dict[str, Any]:
-        entry = {"token": text, "logprob": logprob, "bytes": list(text.encode()),
-                 "top_logprobs": []}
-        return {"id": "c1", "model": "gpt-4o-mini", "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": {"content": text},
-                             "logprobs": {"content": [entry]}}]}
+        entry = {
+            "token": text,
+            "logprob": logprob,
+            "bytes": list(text.encode()),
+            "top_logprobs": [],
+        }
+        return {
+            "id": "c1",
+            "model": "gpt-4o-mini",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": text}, "logprobs": {"content": [entry]}}],
+        }
 
-    end = {"id": "c1", "model": "gpt-4o-mini", "object": "chat.completion.chunk",
-           "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-           "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+    end = {
+        "id": "c1",
+        "model": "gpt-4o-mini",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
     server.stream(sse(token("Hi", -0.1), token("!", -0.5), end))
     full = collect(server.model(model="gpt-4o-mini").stream("hi", logprobs=True))
     assert full.text == "Hi!"

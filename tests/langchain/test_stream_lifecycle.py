@@ -109,6 +109,7 @@ class _AsyncEndless(_Endless, httpx.AsyncByteStream):
 def _endless_model(body: _Endless) -> ChatRunAPI:
     assert isinstance(body, (httpx.SyncByteStream, httpx.AsyncByteStream))  # one of the two
     stream = body
+
     def respond(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, stream=stream, headers={"content-type": "text/event-stream"})
 

@@ -108,8 +108,12 @@ def completion(message: dict[str, Any], **choice: Any) -> dict[str, Any]:
         "created": 1,
         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
         "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", **message},
-             **choice}
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", **message},
+                **choice,
+            }
         ],
     }
 
@@ -129,8 +133,11 @@ def _tool_call_answer(name: str, arguments: str) -> dict[str, Any]:
                     "role": "assistant",
                     "content": "",
                     "tool_calls": [
-                        {"id": "c1", "type": "function",
-                         "function": {"name": name, "arguments": arguments}}
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": name, "arguments": arguments},
+                        }
                     ],
                 },
             }
@@ -143,8 +150,9 @@ def _text_answer(text: str) -> dict[str, Any]:
     return {
         "id": "s2",
         "model": "glm-4.6",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": text}}],
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+        ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
 
@@ -192,9 +200,11 @@ def test_structured_output_parse_failure_keeps_raw(
     server.json(answer)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # json_schema on GLM is adapted, with a warning
-        out = server.model().with_structured_output(
-            schema, method=method, include_raw=True
-        ).invoke("Rome?")
+        out = (
+            server.model()
+            .with_structured_output(schema, method=method, include_raw=True)
+            .invoke("Rome?")
+        )
     assert isinstance(out["raw"], AIMessage)
     assert out["raw"].response_metadata["cost"] > 0
     assert out["parsed"] is None
@@ -203,8 +213,10 @@ def test_structured_output_parse_failure_keeps_raw(
 
 def test_structured_output_json_mode(server: ScriptedServer) -> None:
     server.json(_text_answer('{"city": "Rome", "temperature": 20}'))
-    out = server.model().with_structured_output(Weather, method="json_mode").invoke(
-        "Rome weather as JSON with keys city and temperature"
+    out = (
+        server.model()
+        .with_structured_output(Weather, method="json_mode")
+        .invoke("Rome weather as JSON with keys city and temperature")
     )
     assert out == Weather(city="Rome", temperature=20)
     assert server.last["response_format"] == {"type": "json_object"}

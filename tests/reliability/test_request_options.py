@@ -259,7 +259,6 @@ def test_request_options_headers_are_checked_and_sent(server: FakeRunAPI) -> Non
     assert sent["authorization"] == f"Bearer {KEY}"
 
 
-
 # ---------------------------------------------------------- per-request options of the wrong type
 
 

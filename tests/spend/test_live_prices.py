@@ -113,7 +113,9 @@ def test_loaded_once_per_process_not_per_client_nor_per_call(server: FakeRunAPI)
 
     async def from_async() -> None:
         aclient = AsyncRunAPIClient(
-            api_key="k", base_url=server.base_url, prices="live",
+            api_key="k",
+            base_url=server.base_url,
+            prices="live",
             price_list_url=server.price_list_url,
         )
         await asyncio.gather(*(aclient.chat_completion(BODY) for _ in range(5)))
@@ -189,9 +191,11 @@ def test_offline_the_built_in_table_stays_with_one_warning(
     caplog.set_level(logging.DEBUG, logger="runapi_client")
     for model in ("glm-4.6", "glm-4.7", "glm-4.5-air"):
         for _ in range(2):
-            cost = client(server, prices="live", price_list_url=dead).chat_completion(
-                {**BODY, "model": model}
-            ).cost
+            cost = (
+                client(server, prices="live", price_list_url=dead)
+                .chat_completion({**BODY, "model": model})
+                .cost
+            )
             assert cost is not None and cost.source == "built-in"
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
@@ -207,7 +211,10 @@ def test_offline_a_stale_cached_copy_is_used(server: FakeRunAPI) -> None:
     time.sleep(0.15)
     with FakeRunAPI() as other:  # chat still answers, from another host
         live = RunAPIClient(
-            api_key="k", base_url=other.base_url, prices="live", price_list_url=url,
+            api_key="k",
+            base_url=other.base_url,
+            prices="live",
+            price_list_url=url,
             price_list_ttl=0.1,
         )
         cost = live.chat_completion(BODY).cost
@@ -238,7 +245,9 @@ def test_an_async_first_call_waits_without_blocking_the_loop(
 
         task = asyncio.create_task(ticker())
         aclient = AsyncRunAPIClient(
-            api_key="k", base_url=server.base_url, prices="live",
+            api_key="k",
+            base_url=server.base_url,
+            prices="live",
             price_list_url=server.price_list_url,
         )
         first = await aclient.chat_completion(BODY)  # gave up waiting after 0.3 s
@@ -265,7 +274,9 @@ def test_a_custom_base_url_never_makes_the_client_ask_its_host_for_prices(
     assert RunAPIClient(api_key="k").config.price_list_url == PriceList().url
     with FakeRunAPI() as gateway:
         live = RunAPIClient(
-            api_key="k", base_url=gateway.base_url, prices="live",
+            api_key="k",
+            base_url=gateway.base_url,
+            prices="live",
             price_list_url=server.price_list_url,
         )
         cost = live.chat_completion(BODY).cost
@@ -302,8 +313,11 @@ def test_bad_price_settings_are_configuration_errors(kwargs: dict[str, Any], mes
         ("linux", {"XDG_CACHE_HOME": "relative"}, "~/.cache/runapi-integrations"),
         ("linux", {}, "~/.cache/runapi-integrations"),
         ("darwin", {}, "~/Library/Caches/runapi-integrations"),
-        ("win32", {"LOCALAPPDATA": "C:/Users/a/AppData/Local"},
-         "C:/Users/a/AppData/Local/runapi-integrations/Cache"),
+        (
+            "win32",
+            {"LOCALAPPDATA": "C:/Users/a/AppData/Local"},
+            "C:/Users/a/AppData/Local/runapi-integrations/Cache",
+        ),
     ],
 )
 def test_the_cache_folder_is_the_platforms(

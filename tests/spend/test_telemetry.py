@@ -59,9 +59,7 @@ class Otel:
     def __init__(self) -> None:
         self.spans = InMemorySpanExporter()
         delta = AggregationTemporality.DELTA
-        self.reader = InMemoryMetricReader(
-            preferred_temporality={Counter: delta, Histogram: delta}
-        )
+        self.reader = InMemoryMetricReader(preferred_temporality={Counter: delta, Histogram: delta})
 
     def finished(self) -> list[ReadableSpan]:
         return [s for s in self.spans.get_finished_spans() if s.name.startswith(("chat", "emb"))]
@@ -147,9 +145,7 @@ def check_chat_span(span: ReadableSpan, server: FakeRunAPI, *, stream: bool = Fa
 # ---------------------------------------------------------------------------------- core
 
 
-def test_a_call_is_one_span_with_the_conventions_attributes(
-    otel: Otel, server: FakeRunAPI
-) -> None:
+def test_a_call_is_one_span_with_the_conventions_attributes(otel: Otel, server: FakeRunAPI) -> None:
     result = core(server).chat_completion(BODY)
     span = otel.one()
     check_chat_span(span, server)
@@ -320,9 +316,7 @@ def test_message_content_only_when_asked(
     result: ChatResult = core(server).chat_completion(BODY)
     attributes = dict(otel.one().attributes or {})
     sent = json.loads(str(attributes["gen_ai.input.messages"]))
-    assert sent == [
-        {"role": "user", "parts": [{"type": "text", "content": QUESTION}]}
-    ]
+    assert sent == [{"role": "user", "parts": [{"type": "text", "content": QUESTION}]}]
     (answer,) = json.loads(str(attributes["gen_ai.output.messages"]))
     assert answer["role"] == "assistant" and answer["finish_reason"] == "stop"
     text = result.completion["choices"][0]["message"]["content"]

@@ -12,7 +12,7 @@ from tests.support.fake_runapi import FakeRunAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 
-HIDE_OTEL = '''
+HIDE_OTEL = """
 import importlib.abc, sys
 
 class NoOpenTelemetry(importlib.abc.MetaPathFinder):
@@ -22,9 +22,9 @@ class NoOpenTelemetry(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, NoOpenTelemetry())
-'''
+"""
 
-CALLS = '''
+CALLS = """
 import asyncio, sys
 from langchain_runapi import ChatRunAPI
 from llama_index.core.base.llms.types import ChatMessage
@@ -51,7 +51,7 @@ assert llm.chat([ChatMessage(role="user", content="hi")]).additional_kwargs["cos
 configure_telemetry(capture_message_content=True)  # a setting, harmless without OpenTelemetry
 assert _telemetry.telemetry() is None
 print("calls ok")
-'''
+"""
 
 
 def run(script: str, base_url: str) -> subprocess.CompletedProcess[str]:
@@ -65,11 +65,15 @@ def run(script: str, base_url: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_everything_works_when_opentelemetry_is_not_installed() -> None:
-    script = HIDE_OTEL + CALLS + '''
+    script = (
+        HIDE_OTEL
+        + CALLS
+        + """
 loaded = sorted(m for m in sys.modules if m.split(".")[0] == "opentelemetry")
 assert not loaded, loaded
 print("no opentelemetry")
-'''
+"""
+    )
     with FakeRunAPI() as server:
         done = run(script, server.base_url)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -77,14 +81,17 @@ print("no opentelemetry")
 
 
 def test_installed_but_not_set_up_it_records_nothing() -> None:
-    script = '''
+    script = (
+        """
 import sys
 try:
     import opentelemetry.trace  # the application imported it, but set no provider
 except ImportError:
     print("calls ok")
     raise SystemExit(0)
-''' + CALLS
+"""
+        + CALLS
+    )
     with FakeRunAPI() as server:
         done = run(script, server.base_url)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -166,7 +166,7 @@ def test_tool_calls_without_index_in_later_deltas() -> None:
     assert [c["function"]["arguments"] for c in calls] == ["{}", '{"q":"x"}']
     # Several whole calls in one delta without index or id still get one slot each.
     acc = StreamAccumulator()
-    acc.add(_tool_delta(
-        {"function": {"name": "f", "arguments": "{}"}}, {"function": {"name": "g"}}
-    ))
+    acc.add(
+        _tool_delta({"function": {"name": "f", "arguments": "{}"}}, {"function": {"name": "g"}})
+    )
     assert [c["function"]["name"] for c in acc.tool_calls()] == ["f", "g"]
