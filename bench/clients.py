@@ -27,6 +27,7 @@ IMPORTS = {
     "runapi_client@base": "import runapi_client",
     "runapi_client+otel-idle": "import runapi_client",
     "runapi_client+otel": "import runapi_client",
+    "runapi_client-nopace": "import runapi_client",
     "ChatRunAPI": "from langchain_runapi import ChatRunAPI",
     "ChatOpenAI": "from langchain_openai import ChatOpenAI",
     "RunAPILLM": "from llama_index_runapi import RunAPILLM",
@@ -97,15 +98,18 @@ def _raw_httpx(base_url: str, n_chunks: int) -> Workloads:
     return call, stream, acall
 
 
-def _core(base_url: str, n_chunks: int) -> Workloads:
+def _core(base_url: str, n_chunks: int, **settings: Any) -> Workloads:
     from runapi_client import AsyncRunAPIClient, RunAPIClient
 
     body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
-    client = RunAPIClient(api_key="x", base_url=base_url)
+    client = RunAPIClient(api_key="x", base_url=base_url, **settings)
     streamer = RunAPIClient(
-        api_key="x", base_url=base_url, default_headers={"X-Fake-Chunks": str(n_chunks)}
+        api_key="x",
+        base_url=base_url,
+        default_headers={"X-Fake-Chunks": str(n_chunks)},
+        **settings,
     )
-    aclient = AsyncRunAPIClient(api_key="x", base_url=base_url)
+    aclient = AsyncRunAPIClient(api_key="x", base_url=base_url, **settings)
 
     def call() -> str:
         return str(client.chat_completion(body).completion["choices"][0]["message"]["content"])
@@ -198,6 +202,8 @@ def _make(client: str, base_url: str, n_chunks: int) -> Workloads:
     if client == "runapi_client+otel":
         _otel_sdk()
         return _core(base_url, n_chunks)
+    if client == "runapi_client-nopace":  # what the pacer costs a call that meets no limit
+        return _core(base_url, n_chunks, pacing=False)
     if client == "ChatRunAPI":
         from langchain_runapi import ChatRunAPI
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import itertools
 import json
 import math
 import os
@@ -29,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIENTS = ("ChatRunAPI", "RunAPILLM", "ChatOpenAI", "OpenAILike")
+CLIENTS = ("ChatRunAPI", "RunAPILLM", "ChatOpenAI", "OpenAILike", "ChatRunAPI+cap")
+"""``ChatRunAPI+cap``: ChatRunAPI with ``max_concurrency`` set to the server's limit on calls in
+flight, as a user who knows their tier's limit would: no first burst of refusals."""
 PROMPT = "Say hello in one short sentence."
 MODEL = "glm-4.6"
 
@@ -64,7 +67,7 @@ class _Limits:
         self.in_flight = 0
         self.ok = 0
         self.limited = 0
-        self.finishing: list[float] = []
+        self.admitted_at: list[float] = []
 
     def admit(self) -> float | None:
         """None if admitted, else the seconds until one would be."""
@@ -80,6 +83,7 @@ class _Limits:
             self.limited += 1
             return max(waits)
         self.started.append(now)
+        self.admitted_at.append(now)
         self.in_flight += 1
         self.ok += 1
         return None
@@ -128,11 +132,16 @@ class _Connection(asyncio.Protocol):
     def _answer(self, method: str, target: str) -> None:
         limits = self.limits
         if target == "/stats":
-            self._write("200 OK", json.dumps({"ok": limits.ok, "limited": limits.limited}).encode())
+            times = limits.admitted_at
+            gaps = [round(b - a, 3) for a, b in itertools.pairwise(times) if b - a > 0.2]
+            span = round(times[-1] - times[0], 3) if times else 0.0
+            stats = {"ok": limits.ok, "limited": limits.limited, "span": span, "gaps": gaps}
+            self._write("200 OK", json.dumps(stats).encode())
             return
         if target == "/reset":
             limits.ok = limits.limited = 0
             limits.started.clear()
+            limits.admitted_at.clear()
             self._write("200 OK", b"{}")
             return
         wait = limits.admit()
@@ -161,31 +170,40 @@ async def _serve(port: int, rate: int, in_flight: int, latency: float) -> None:
 # ------------------------------------------------------------------------------------ clients
 
 
-async def _run(client: str, base_url: str, calls: int, concurrency: int) -> dict[str, Any]:
+def _model(client: str, base_url: str, in_flight: int) -> Any:
+    """The client's model object (imported and built before the clock starts)."""
+    if client.startswith("ChatRunAPI"):
+        from langchain_runapi import ChatRunAPI
+
+        cap = in_flight if client == "ChatRunAPI+cap" else None
+        return ChatRunAPI(model=MODEL, base_url=base_url, api_key="bench", max_concurrency=cap)
+    if client == "ChatOpenAI":
+        from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
+
+        return ChatOpenAI(model=MODEL, base_url=base_url, api_key=SecretStr("bench"))
+    if client == "RunAPILLM":
+        from llama_index_runapi import RunAPILLM
+
+        return RunAPILLM(model=MODEL, base_url=base_url, api_key="bench")
+    from llama_index.llms.openai_like import OpenAILike
+
+    return OpenAILike(model=MODEL, api_base=base_url, api_key="bench", is_chat_model=True)
+
+
+async def _run(
+    client: str, base_url: str, calls: int, concurrency: int, in_flight: int
+) -> dict[str, Any]:
     failed: collections.Counter[str] = collections.Counter()
+    llm = _model(client, base_url, in_flight)
     started = time.perf_counter()
-    if client in ("ChatRunAPI", "ChatOpenAI"):
-        if client == "ChatRunAPI":
-            from langchain_runapi import ChatRunAPI
-
-            llm: Any = ChatRunAPI(model=MODEL, base_url=base_url, api_key="bench")
-        else:
-            from langchain_openai import ChatOpenAI
-            from pydantic import SecretStr
-
-            llm = ChatOpenAI(model=MODEL, base_url=base_url, api_key=SecretStr("bench"))
+    if client.startswith("Chat"):
+        # LangChain's own way to run many: abatch with max_concurrency.
         results = await llm.abatch(
             [PROMPT] * calls, config={"max_concurrency": concurrency}, return_exceptions=True
         )
     else:
-        if client == "RunAPILLM":
-            from llama_index_runapi import RunAPILLM
-
-            llm = RunAPILLM(model=MODEL, base_url=base_url, api_key="bench")
-        else:
-            from llama_index.llms.openai_like import OpenAILike
-
-            llm = OpenAILike(model=MODEL, api_base=base_url, api_key="bench", is_chat_model=True)
+        # LlamaIndex has no batch call: a semaphore, as a workflow with num_workers does.
         gate = asyncio.Semaphore(concurrency)
 
         async def one() -> Any:
@@ -244,7 +262,7 @@ def run_scenario(
             worker = subprocess.run(
                 [
                     sys.executable, "-m", "bench.ratelimit", "client", client, base_url,
-                    str(calls), str(concurrency),
+                    str(calls), str(concurrency), str(in_flight),
                 ],
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
             )  # fmt: skip
@@ -256,6 +274,7 @@ def run_scenario(
             )
             stats = _get(base_url, "/stats")
             row["wasted"] = stats["limited"]
+            row["server"] = {"span": stats["span"], "gaps": stats["gaps"]}
             row["ideal"] = calls / rate
             rows.append(row)
         finally:
@@ -293,8 +312,9 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_serve(options.port, options.rate, options.in_flight, options.latency))
         return
     if args and args[0] == "client":
-        client, base_url, calls, concurrency = args[1], args[2], int(args[3]), int(args[4])
-        print(json.dumps(asyncio.run(_run(client, base_url, calls, concurrency))))
+        client, base_url = args[1], args[2]
+        calls, concurrency, in_flight = int(args[3]), int(args[4]), int(args[5])
+        print(json.dumps(asyncio.run(_run(client, base_url, calls, concurrency, in_flight))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--clients", nargs="+", default=list(CLIENTS), choices=CLIENTS)
@@ -321,6 +341,11 @@ def main(argv: list[str] | None = None) -> None:
     for row in rows:
         if row.get("pacer"):
             print(f"  {row['client']} pacer: {row['pacer']}")
+        if row.get("server"):
+            print(
+                f"  {row['client']} server: first to last admission {row['server']['span']}s, "
+                f"gaps over 0.2s {row['server']['gaps']}"
+            )
 
 
 if __name__ == "__main__":

@@ -16,10 +16,18 @@ And, in this process, ``decoder``: the SSE decoder's time per MB for one 20 MB e
 in 64 KB pieces (as a long event arrives off the network), ours and the OpenAI SDK's
 (``openai._streaming.SSEDecoder``) in the same rounds, alternating, and their ratio.
 
-Besides the clients and their peers, the core three more ways: ``runapi_client@base``, the core
-of ``--baseline`` (default: where this branch left main), and ``runapi_client+otel-idle`` /
+Besides the clients and their peers, the core four more ways: ``runapi_client@base``, the core
+of ``--baseline`` (default: where this branch left main), ``runapi_client+otel-idle`` /
 ``runapi_client+otel``, the core with OpenTelemetry imported but not set up, and set up with an
-exporter that drops what it gets: what the call hooks and telemetry cost (docs/performance.md).
+exporter that drops what it gets: what the call hooks and telemetry cost; and
+``runapi_client-nopace``, the core with ``pacing=False``: what the pacer costs calls that meet
+no limit (docs/performance.md).
+
+Then ``ratelimit`` (``bench/ratelimit.py``): 1,000 calls at concurrency 64 on one key against a
+server that admits 100 a second and 16 in flight (429 with ``Retry-After`` beyond), through
+ChatRunAPI, RunAPILLM, ChatOpenAI, OpenAILike and ChatRunAPI with ``max_concurrency=16``: calls
+failed to the caller, requests wasted on 429s, makespan against the ideal (``--no-ratelimit``
+skips it, ``--ratelimit-only`` runs it alone; a quick run makes 300 calls).
 
 The table shows medians and the ratios ours/peer and ours/httpx, each ours/peer ratio marked
 against its goal (a legend under the table says what the marks mean); the same goes to
@@ -31,6 +39,7 @@ cannot be imported yet is reported as ``n/a``.
     python bench/run.py --quick         # 3 rounds at reduced sizes (< 1 min): make bench QUICK=1
     python bench/run.py --rounds 9 --clients ChatRunAPI,ChatOpenAI
     python bench/run.py --decoder-only  # the decoder scenario alone (seconds)
+    python bench/run.py --ratelimit-only  # the rate-limit scenario alone (~1 min)
 """
 
 from __future__ import annotations
@@ -65,8 +74,14 @@ CLIENTS = (
     "runapi_client@base",
     "runapi_client+otel-idle",
     "runapi_client+otel",
+    "runapi_client-nopace",
 )
-CORE_VARIANTS = ("runapi_client@base", "runapi_client+otel-idle", "runapi_client+otel")
+CORE_VARIANTS = (
+    "runapi_client@base",
+    "runapi_client+otel-idle",
+    "runapi_client+otel",
+    "runapi_client-nopace",
+)
 SCENARIOS = ("sequential", "stream", "async", "import")
 CPU = ("sequential", "stream", "async")
 PAIRS = (("ChatRunAPI", "ChatOpenAI"), ("RunAPILLM", "OpenAILike"))
@@ -319,6 +334,71 @@ QUICK_NOTE = (
 )
 
 
+RATELIMIT_GOALS = {"wasted": 0.05, "makespan": 1.2}
+"""Per call: at most 5 % of the calls' worth of requests refused; the batch within 1.2x of the
+ideal (calls / rate); and no call failed to the caller (issue 14)."""
+
+
+def ratelimit_scenario(quick: bool) -> dict[str, Any]:
+    """The rate-limit scenario of ``bench/ratelimit.py``, its rows and settings."""
+    sys.path.insert(0, str(ROOT))
+    from bench import ratelimit
+
+    settings: dict[str, Any] = {
+        "calls": 300 if quick else 1000,
+        "concurrency": 64,
+        "rate": 100,
+        "in_flight": 16,
+        "latency": 0.05,
+    }
+    print(
+        f"rate limits: {settings['calls']} calls at concurrency 64 per client against a server "
+        "taking 100/s and 16 in flight ...",
+        flush=True,
+    )
+    rows = ratelimit.run_scenario(clients=list(ratelimit.CLIENTS), **settings)
+    return {"settings": settings, "rows": rows, "table": ratelimit.report(rows, settings["calls"])}
+
+
+def render_ratelimit(result: dict[str, Any]) -> str:
+    settings = result["settings"]
+    lines = [
+        f"Rate limits: {settings['calls']} calls at concurrency {settings['concurrency']} on one "
+        f"key; the server admits {settings['rate']}/s and {settings['in_flight']} in flight "
+        f"(429 + Retry-After beyond); ideal {settings['calls'] / settings['rate']:.1f} s",
+        result["table"],
+    ]
+    if settings["calls"] != 1000:
+        lines.append(
+            "  (the goals are for the full run's 1,000 calls: on a short batch the two key-wide "
+            "Retry-After pauses, ~1 s each, weigh more)"
+        )
+        return "\n".join(lines)
+    for row in result["rows"]:
+        if row["client"] not in ("ChatRunAPI", "RunAPILLM") or "error" in row:
+            continue
+        wasted = row["wasted"] / settings["calls"]
+        makespan = row["seconds"] / row["ideal"]
+        missed = [
+            *([f"{row['failed']} failed"] if row["failed"] else []),
+            *(
+                [f"wasted {wasted:.1%} > {RATELIMIT_GOALS['wasted']:.0%}"]
+                if wasted > RATELIMIT_GOALS["wasted"]
+                else []
+            ),
+            *(
+                [f"makespan {makespan:.2f} > {RATELIMIT_GOALS['makespan']}"]
+                if makespan > RATELIMIT_GOALS["makespan"]
+                else []
+            ),
+        ]
+        lines.append(
+            f"  {row['client']}: goals (0 failed, wasted <= 5 %, makespan <= 1.2x) "
+            + ("met" if not missed else "missed: " + ", ".join(missed))
+        )
+    return "\n".join(lines)
+
+
 def render(report: dict[str, Any]) -> str:
     medians = report["medians"]
     sizes = report["sizes"]
@@ -384,12 +464,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--decoder-only", action="store_true", help="only the SSE decoder scenario, printed"
     )
+    parser.add_argument("--no-ratelimit", action="store_true", help="skip the rate-limit run")
+    parser.add_argument(
+        "--ratelimit-only", action="store_true", help="only the rate-limit scenario, printed"
+    )
     args = parser.parse_args(argv)
 
     quick = args.quick
     rounds = args.rounds or (3 if quick else 5)
     if args.decoder_only:
         print(render_decoder(decoder_scenario(rounds)))
+        return 0
+    if args.ratelimit_only:
+        print(render_ratelimit(ratelimit_scenario(quick)))
         return 0
     sizes = {
         "sequential": args.sequential or (100 if quick else 300),
@@ -452,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
 
     decoder = decoder_scenario(rounds)
     print(render_decoder(decoder), flush=True)
+    limits = None if args.no_ratelimit else ratelimit_scenario(quick)
 
     medians: dict[str, dict[str, Any]] = {}
     for client in clients:
@@ -474,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             ratios[f"{ours}/httpx"] = scenario_ratios(ours, "httpx")
     for variant in CORE_VARIANTS:
         if variant in medians and "runapi_client" in medians:
-            if variant.endswith("@base"):  # now / before
+            if variant.endswith(("@base", "-nopace")):  # now / before; paced / not
                 ratios[f"runapi_client/{variant}"] = scenario_ratios("runapi_client", variant)
             else:  # with telemetry / without
                 ratios[f"{variant}/runapi_client"] = scenario_ratios(variant, "runapi_client")
@@ -503,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": ratios,
         "cpu_ratios": cpu_ratios,
         "decoder": decoder,
+        "ratelimit": limits,
         "goals": GOALS,
         "samples": samples,
         "cpu_samples": cpu_samples,
@@ -518,6 +607,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in cpu_ratios.items():
         print(f"  {name:24} " + "  ".join(f"{s} {_fmt_ratio(r[s])}" for s in CPU))
     print(render_decoder(decoder))
+    if limits is not None:
+        print()
+        print(render_ratelimit(limits))
     print(
         f"\n{rounds} rounds, medians; {report['machine']['cpus']} CPUs; {report['wall_seconds']} s"
     )

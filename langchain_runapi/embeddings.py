@@ -132,7 +132,7 @@ class RunAPIEmbeddings(MaskedSettingsRepr, BaseModel, Embeddings):
         return self
 
     def _config(self) -> ClientConfig:
-        return ClientConfig.from_settings(self)
+        return ClientConfig.from_settings(self, caps_key=False)
 
     def _prices(self) -> dict[str, Price] | None:
         return {self.model: self.price} if self.price is not None else None

@@ -140,11 +140,12 @@ class RunAPIEmbedding(MaskedSettingsRepr, BaseEmbedding):
         if callback_manager is not None:
             fields["callback_manager"] = callback_manager
         super().__init__(**fields)
-        config = ClientConfig.from_settings(self)  # a missing key or bad URL fails here
+        # A missing key or bad URL fails here.
+        config = ClientConfig.from_settings(self, caps_key=False)
         self.api_key = config.api_key  # the key as resolved (argument or environment)
 
     def _config(self) -> ClientConfig:
-        return ClientConfig.from_settings(self)
+        return ClientConfig.from_settings(self, caps_key=False)
 
     def _prices(self) -> dict[str, Price] | None:
         return {self.model_name: self.price} if self.price is not None else None

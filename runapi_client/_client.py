@@ -63,8 +63,8 @@ __all__ = [
 
 _OPTION_CLIENTS = 16
 TURN_POLL = 0.05
-"""Seconds a call waiting for a free turn looks again even unwoken (a turn freed by a call
-that left without an answer wakes no one)."""
+"""Seconds a call waiting for a free turn looks again even unwoken (a turn freed between its
+look and its registering as a waiter wakes no one)."""
 _C = TypeVar("_C", bound="_Base")
 
 
@@ -456,17 +456,26 @@ class RunAPIClient(_Base):
                 transport=transport, timeout=httpx.Timeout(self.config.timeout)
             )
         self._http_client = http_client
+        self._joined: httpx.Client | None = None
 
     @property
     def http(self) -> httpx.Client:
-        return self._http_client or _pool.sync_http_client(self.config.pool_key)
+        if self._http_client is not None:
+            return self._http_client
+        pool = _pool.sync_http_client(self.config.pool_key)
+        if pool is not self._joined:  # once per pool, not per call
+            _pool.join(pool, self)
+            self._joined = pool
+        return pool
 
     def close(self) -> None:
-        """Release the sockets. Another call later opens a fresh pool."""
+        """Release the sockets: your ``http_client``'s, or the shared pool's, unless another
+        client still uses it (it stays open for them). Another call later opens a fresh pool."""
         if self._http_client is not None:
             self._http_client.close()
         else:
-            _pool.close_sync_http_client(self.config.pool_key)
+            _pool.close_sync_http_client(self.config.pool_key, self)
+            self._joined = None
 
     def __enter__(self) -> RunAPIClient:
         return self
@@ -498,9 +507,10 @@ class RunAPIClient(_Base):
             response.close()
         return response.status_code, response.headers, body
 
-    def _wait_turn(self) -> Turn | None:
+    def _wait_turn(self, call: Call) -> Turn | None:
         """This call's turn on the key, after what waiting the pacer asks for (a pause, the
-        pace, a free slot); it counts against neither the timeout nor the retries."""
+        pace, a free slot); it counts against neither the timeout nor the retries, but it ends
+        at the call's deadline (``total_timeout``): raises its error then."""
         pacer = self.pacer
         if pacer is None:
             return None
@@ -513,9 +523,15 @@ class RunAPIClient(_Base):
                 waited = True
                 pacer.waited()
             if got is not None:
+                wait = call.turn_wait(got.seconds)
+                if isinstance(wait, RunAPIError):
+                    raise wait
                 booking = got.booking
-                time.sleep(got.seconds)
+                time.sleep(wait)
                 continue
+            wait = call.turn_wait(TURN_POLL, open_ended=True)
+            if isinstance(wait, RunAPIError):
+                raise wait
             freed = threading.Event()
 
             def wake(freed: threading.Event = freed) -> bool:
@@ -524,7 +540,7 @@ class RunAPIClient(_Base):
 
             forget = pacer.wait_for(wake)
             try:
-                freed.wait(TURN_POLL)  # and a look now and then, whatever wakes us
+                freed.wait(wait)  # and a look now and then, whatever wakes us
             finally:
                 forget()
 
@@ -548,7 +564,7 @@ class RunAPIClient(_Base):
         while True:
             headers: httpx.Headers | None = None
             outcome: dict[str, Any] | Wait | RunAPIError
-            turn = self._wait_turn()
+            turn = self._wait_turn(call)
             try:
                 status, headers, body = self._exchange(call)
                 if (late := call.expired()) is not None:  # a body that took past the deadline
@@ -575,7 +591,11 @@ class RunAPIClient(_Base):
         if (late := call.expired()) is not None:
             call.outcome = late
             return
-        turn = self._wait_turn()
+        try:
+            turn = self._wait_turn(call)
+        except RunAPIError as late:  # the deadline passed while it waited
+            call.outcome = late
+            return
         failed = True
         try:
             yield from self._read_attempt(call)
@@ -734,6 +754,7 @@ class AsyncRunAPIClient(_Base):
         super().__init__(**kwargs)
         self._transport = transport
         self._http_client = http_client
+        self._joined: httpx.AsyncClient | None = None
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -741,13 +762,21 @@ class AsyncRunAPIClient(_Base):
             self._http_client = httpx.AsyncClient(
                 transport=self._transport, timeout=httpx.Timeout(self.config.timeout)
             )
-        return self._http_client or _pool.async_http_client(self.config.pool_key)
+        if self._http_client is not None:
+            return self._http_client
+        pool = _pool.async_http_client(self.config.pool_key)
+        if pool is not self._joined:  # once per pool (one per event loop), not per call
+            _pool.join(pool, self)
+            self._joined = pool
+        return pool
 
     async def aclose(self) -> None:
+        """Release the sockets of this event loop (as ``RunAPIClient.close``)."""
         if self._http_client is not None:
             await self._http_client.aclose()
         else:
-            await _pool.close_async_http_client(self.config.pool_key)
+            await _pool.close_async_http_client(self.config.pool_key, self)
+            self._joined = None
 
     async def __aenter__(self) -> AsyncRunAPIClient:
         return self
@@ -778,7 +807,7 @@ class AsyncRunAPIClient(_Base):
             await response.aclose()
         return response.status_code, response.headers, body
 
-    async def _wait_turn(self) -> Turn | None:
+    async def _wait_turn(self, call: Call) -> Turn | None:
         pacer = self.pacer
         if pacer is None:
             return None
@@ -792,9 +821,15 @@ class AsyncRunAPIClient(_Base):
                 waited = True
                 pacer.waited()
             if got is not None:
+                wait = call.turn_wait(got.seconds)
+                if isinstance(wait, RunAPIError):
+                    raise wait
                 booking = got.booking
-                await asyncio.sleep(got.seconds)
+                await asyncio.sleep(wait)
                 continue
+            wait = call.turn_wait(TURN_POLL, open_ended=True)
+            if isinstance(wait, RunAPIError):
+                raise wait
             freed = loop.create_future()
 
             def wake(freed: asyncio.Future[None] = freed) -> bool:
@@ -806,7 +841,7 @@ class AsyncRunAPIClient(_Base):
 
             forget = pacer.wait_for(wake)
             try:
-                await asyncio.wait([freed], timeout=TURN_POLL)
+                await asyncio.wait([freed], timeout=wait)
             finally:
                 forget()
                 freed.cancel()
@@ -828,7 +863,7 @@ class AsyncRunAPIClient(_Base):
         while True:
             headers: httpx.Headers | None = None
             outcome: dict[str, Any] | Wait | RunAPIError
-            turn = await self._wait_turn()
+            turn = await self._wait_turn(call)
             try:
                 status, headers, body = await self._exchange(call)
                 if (late := call.expired()) is not None:
@@ -853,7 +888,11 @@ class AsyncRunAPIClient(_Base):
         if (late := call.expired()) is not None:
             call.outcome = late
             return
-        turn = await self._wait_turn()
+        try:
+            turn = await self._wait_turn(call)
+        except RunAPIError as late:
+            call.outcome = late
+            return
         failed = True
         try:
             async with contextlib.aclosing(self._read_attempt(call)) as chunks:

@@ -474,8 +474,11 @@ class ClientConfig:
         )
 
     @classmethod
-    def from_settings(cls, settings: ConnectionSettings) -> ClientConfig:
-        """The config of an adapter's model object, read from its fields."""
+    def from_settings(cls, settings: ConnectionSettings, *, caps_key: bool = True) -> ClientConfig:
+        """The config of an adapter's model object, read from its fields. ``caps_key``: whether
+        its ``max_concurrency`` caps the calls in flight on its key (the chat models'); an
+        embedding model's says how many of its own batch requests go at once, and leaves the
+        key's pace alone (it would otherwise hold every call on the key to its few)."""
         return cls.resolve(
             api_key=settings.api_key,
             base_url=settings.base_url,
@@ -484,7 +487,7 @@ class ClientConfig:
             default_headers=settings.default_headers,
             total_timeout=getattr(settings, "total_timeout", None),
             pacing=getattr(settings, "pacing", True),
-            max_concurrency=getattr(settings, "max_concurrency", None),
+            max_concurrency=getattr(settings, "max_concurrency", None) if caps_key else None,
             prices=getattr(settings, "prices", None),
             price_list_url=getattr(settings, "price_list_url", None),
         )

@@ -257,6 +257,18 @@ class Call:
         err.__cause__ = last
         return err
 
+    def turn_wait(self, seconds: float, *, open_ended: bool = False) -> float | RunAPIError:
+        """How long to wait for a turn on the key (the pacer's pause or appointment,
+        ``seconds``; or, ``open_ended``, a look after ``seconds`` for a call in flight to end),
+        within the deadline: a known wait that would pass it ends the call now, as a retry's
+        would; an open-ended one waits up to it, and then ends the call."""
+        if self.deadline is None:
+            return seconds
+        left = self.deadline - time.monotonic()
+        if left <= 0 or (not open_ended and seconds >= left):
+            return self.past_deadline()
+        return min(seconds, left)
+
     def expired(self) -> RunAPIError | None:
         """The deadline error if the call is past its deadline, else None."""
         if self.deadline is not None and time.monotonic() >= self.deadline:

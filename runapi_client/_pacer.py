@@ -15,10 +15,13 @@ loop, all four model classes and the core clients) takes its turn from one :clas
   ``max_concurrency``). A 429 on a call sent while more calls were in flight than ever went
   through together says the server counts calls in flight: the limit drops to what the
   episode's refusals leave of the calls that were out (a burst of 64 at a server taking 16
-  ends at 16). A 429 within what went through before says the server counts calls per
-  second: the pace drops to what it admitted over the last second (answered, or still
-  answering), less 2 %, and calls leave at that pace by appointment, in order. Both rise
-  again, by one call and by 5 %, after a quiet run of successes, never above
+  ends at 16). A 429 within what went through before, on a busy key (10 calls or more
+  admitted over the last second), says the server counts calls per second: the pace drops to
+  what it admitted over the last second (answered, or still answering), less 2 %, and calls
+  leave at that pace by appointment, in order. On a quiet key a 429 teaches nothing (an
+  upstream overload, another process on the key): a limit learned from a trickle would hold a
+  later batch to it; the pause, growing with 429s in a row, does the work. Both rise again, by
+  one call and by 5 %, after a quiet run of successes (10 s), never above
   ``max_concurrency``, never below 1 call.
 - A call that never meets a limit pays one lock: nothing is learned, nothing waits.
 
@@ -54,6 +57,10 @@ QUIET_RUN = 10.0
 probing a learned limit costs a 429 and a pause, so it is done rarely."""
 RATE_MARGIN = 0.98
 """The pace set from what the server admitted over the last second, below it by this factor."""
+RATE_EVIDENCE = 10
+"""Calls admitted over the last second below which a 429 sets no pace: on a quiet key it says
+little about a rate (an upstream overload sent as 429, another process on the key), and a pace
+learned from a trickle would hold a later batch to it. The pause still applies."""
 UNBOUNDED = math.inf
 
 
@@ -97,7 +104,6 @@ class Pacer:
         self._consecutive = 0
         self._survivors = 0
         self._wakers: collections.deque[Callable[[], bool]] = collections.deque()
-        self._started = time.monotonic()
         # What stats() reports.
         self.waits = 0
         self.rate_limited = 0
@@ -218,15 +224,14 @@ class Pacer:
             # flight. The limit is what the episode's refusals leave of the calls that were
             # out (a burst of 64 on a server taking 16 ends at 16), whenever answers arrive.
             self.limit = max(1.0, min(self.limit, float(self._survivors)))
-        elif now - self._started >= 1.0 and len(self._admitted) >= 2:
-            # Refused within what went through before: a limit on calls per second. What the
-            # server admitted over the last second: the calls that went through, and those
-            # still in flight (admitted, answering).
-            admitted = sum(1 for t in self._admitted if t >= now - 1.0) + self.in_flight
+        elif (admitted := self._admitted_last_second(now)) >= RATE_EVIDENCE:
+            # Refused within what went through before, on a busy key: a limit on calls per
+            # second, at what the server admitted over the last second.
             rate = max(admitted * RATE_MARGIN, 1.0)
             self.rate = rate if self.rate is None else min(self.rate, rate)
-        else:
-            self.limit = max(1.0, min(self.limit, float(turn.together)) / 2)
+        # Else (within what went through, on a quiet key) nothing is learned: a limit set from
+        # a trickle would hold a later batch to it. The pause, growing with refusals in a row,
+        # is the answer.
         pause = self._pause(hint)
         if now + pause > self.resume_at:
             self.paused_seconds += now + pause - max(self.resume_at, now)
@@ -244,6 +249,11 @@ class Pacer:
                 "none" if self.limit is UNBOUNDED else int(self.limit),
                 "none" if self.rate is None else f"{self.rate:.1f}/s",
             )
+
+    def _admitted_last_second(self, now: float) -> int:
+        """The calls the server admitted over the last second: those that went through, and
+        those still in flight (admitted, answering; a few may yet be refused)."""
+        return sum(1 for t in self._admitted if t >= now - 1.0) + self.in_flight
 
     def _pause(self, hint: float | None) -> float:
         if hint is None or not math.isfinite(hint) or hint <= 0:

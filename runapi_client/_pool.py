@@ -31,6 +31,7 @@ __all__ = [
     "close_async_http_client",
     "close_sync_http_client",
     "direct_transport",
+    "join",
     "sync_http_client",
 ]
 
@@ -48,6 +49,29 @@ _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, http
 _direct: weakref.WeakKeyDictionary[
     httpx.Client | httpx.AsyncClient, httpx.BaseTransport | httpx.AsyncBaseTransport
 ] = weakref.WeakKeyDictionary()
+_users: weakref.WeakKeyDictionary[httpx.Client | httpx.AsyncClient, weakref.WeakSet[object]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per shared pool, the clients that sent through it and are not closed (nor collected)."""
+
+
+def join(pool: httpx.Client | httpx.AsyncClient, user: object) -> None:
+    """``user`` (a core client) sends through the shared ``pool``: closing another client
+    must not close the pool under it (see ``close_sync_http_client``)."""
+    with _lock:
+        users = _users.get(pool)
+        if users is None:
+            users = _users[pool] = weakref.WeakSet()
+        users.add(user)
+
+
+def _leave(pool: httpx.Client | httpx.AsyncClient, user: object | None) -> bool:
+    """``user`` is done with ``pool``; True if nobody else still uses it (it may be closed)."""
+    users = _users.get(pool)
+    if user is None or users is None:
+        return True
+    users.discard(user)
+    return not users
 
 
 def direct_transport(
@@ -229,11 +253,16 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
-def close_sync_http_client(key: PoolKey) -> None:
+def close_sync_http_client(key: PoolKey, user: object | None = None) -> None:
+    """Close the shared pool for ``key``, unless clients other than ``user`` still use it
+    (their calls in flight, streams open, would be cut): it is then theirs to close, or the
+    process's at exit. ``user`` None: close it whoever uses it."""
     with _lock:
-        client = _sync.pop(key, None)
-    if client is not None:
-        client.close()
+        client = _sync.get(key)
+        if client is None or not _leave(client, user):
+            return
+        del _sync[key]
+    client.close()
 
 
 _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
@@ -357,12 +386,16 @@ def async_http_client(key: PoolKey) -> httpx.AsyncClient:
     return client
 
 
-async def close_async_http_client(key: PoolKey) -> None:
+async def close_async_http_client(key: PoolKey, user: object | None = None) -> None:
+    """Close this loop's shared pool for ``key``, on the terms of ``close_sync_http_client``."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # pragma: no cover - called outside a loop
         return
-    per_loop = _async.get(loop)
-    client = per_loop.pop(key, None) if per_loop else None
-    if client is not None:
-        await client.aclose()
+    per_loop = _async.get(loop) or {}
+    with _lock:
+        client = per_loop.get(key)
+        if client is None or not _leave(client, user):
+            return
+        del per_loop[key]
+    await client.aclose()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from runapi_client import AsyncRunAPIClient, RunAPIClient
+from runapi_client import AsyncRunAPIClient, RunAPIClient, _pool
 from tests.reliability.conftest import RetryLog
 from tests.reliability.helpers import HANG_GUARD, KEY, body, echo, open_fds
 from tests.reliability.load import Call, run_load
@@ -159,7 +159,9 @@ async def check_load(
     own answer or its typed error and that every socket was released afterwards."""
     baseline = open_fds()
     report = await asyncio.wait_for(run_load(call, n_calls, concurrency), 300)
-    await AsyncRunAPIClient(base_url=server.base_url, api_key=KEY).aclose()  # the shared pool
+    # The shared pool, closed whoever still holds it (the load's clients are still referenced).
+    key = AsyncRunAPIClient(base_url=server.base_url, api_key=KEY).config.pool_key
+    await _pool.close_async_http_client(key)
     idle, after = await settled(server, baseline)
     record(
         {

@@ -251,7 +251,9 @@ def test_stream_path_yields_chunks_or_a_typed_error(events: list[bytes]) -> None
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=payload, headers={"content-type": "text/event-stream"})
 
-    client = RunAPIClient(api_key="k", transport=httpx.MockTransport(handler), max_retries=0)
+    client = RunAPIClient(
+        api_key="k", transport=httpx.MockTransport(handler), max_retries=0, pacing=False
+    )  # parsers, not the pace: every example on one key would slow the next
     request = {"model": "glm-4.6", "messages": [{"role": "user", "content": "x"}]}
     try:
         with client.stream_chat_completion(request) as chat_stream:
@@ -267,7 +269,9 @@ def test_plain_call_returns_or_raises_a_typed_error(body: bytes, status: int) ->
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, content=body, headers={"content-type": "application/json"})
 
-    client = RunAPIClient(api_key="k", transport=httpx.MockTransport(handler), max_retries=0)
+    client = RunAPIClient(
+        api_key="k", transport=httpx.MockTransport(handler), max_retries=0, pacing=False
+    )  # parsers, not the pace: every example on one key would slow the next
     with contextlib.suppress(RunAPIError):
         client.chat_completion({"model": "glm-4.6", "messages": [{"role": "user", "content": "x"}]})
 
@@ -289,7 +293,9 @@ def test_wrong_shape_chunks_raise_a_typed_error(event: bytes, error: bool) -> No
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=event + b"data: [DONE]\n\n")
 
-    client = RunAPIClient(api_key="k", transport=httpx.MockTransport(handler), max_retries=0)
+    client = RunAPIClient(
+        api_key="k", transport=httpx.MockTransport(handler), max_retries=0, pacing=False
+    )  # parsers, not the pace: every example on one key would slow the next
     request = {"model": "glm-4.6", "messages": [{"role": "user", "content": "x"}]}
     raised = None
     try:

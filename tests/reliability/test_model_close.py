@@ -15,7 +15,7 @@ from llama_index.core.llms import ChatMessage
 from langchain_runapi import ChatRunAPI, RunAPIEmbeddings
 from llama_index_runapi import RunAPIEmbedding, RunAPILLM
 from tests.reliability.helpers import KEY, echo
-from tests.support.fake_runapi import FakeRunAPI
+from tests.support.fake_runapi import FakeRunAPI, Fault
 
 KINDS = ("ChatRunAPI", "RunAPIEmbeddings", "RunAPILLM", "RunAPIEmbedding")
 
@@ -118,3 +118,36 @@ def test_your_own_http_client_is_closed_as_the_core_closes_it(
     model.close()
     assert own.is_closed
     assert server.wait_idle(10)
+
+
+# ------------------------------------------------------------- a pool other objects still use
+
+
+def test_closing_one_object_leaves_another_objects_stream_whole(server: FakeRunAPI) -> None:
+    # A request handler that closes its model at the end (with ...) must not cut the stream
+    # another handler is reading from the same shared pool (same base URL and timeout).
+    reader = make("ChatRunAPI", server)
+    closer = make("RunAPILLM", server)
+    call("RunAPILLM", closer)
+    stream = reader.stream([HumanMessage("a long story")])
+    first = next(stream)
+    closer.close()
+    rest = "".join(str(chunk.content) for chunk in stream)
+    assert str(first.content) + rest == echo("a long story")
+    reader.close()  # the last user: now the pool closes
+    assert server.wait_idle(5)
+
+
+async def test_aclosing_one_object_leaves_another_objects_call_whole(server: FakeRunAPI) -> None:
+    reader = make("RunAPILLM", server)
+    closer = make("ChatRunAPI", server)
+    await closer.ainvoke("hi")
+    server.enqueue(Fault.delay(0.3))
+    pending = asyncio.ensure_future(reader.achat([ChatMessage(role="user", content="slow answer")]))
+    await asyncio.sleep(0.1)
+    await closer.aclose()
+    answer = await pending
+    assert answer.message.content == echo("slow answer")
+    assert len(server.chat_requests) == 2  # not cut and sent again
+    await reader.aclose()
+    assert await asyncio.to_thread(server.wait_idle, 5)

@@ -25,6 +25,10 @@ fractional cents) and the public price list (``GET /api/v1/price_schedules?model
 integer cents per 1M tokens, RunAPI's rates, with an ``ETag``; ``If-None-Match`` gets a 304;
 ``set_price_schedule`` changes one). ``price_list_url`` is its address.
 
+RunAPI's limits per key, when a test sets them (``server.key_limits = KeyLimits(in_flight=8,
+per_second=50, latency=0.02)``): calls beyond them get a 429 with ``Retry-After``, as RunAPI
+answers; the pacer's tests meet them.
+
 It is one asyncio server in a background thread (its own event loop), HTTP/1.1 with keep-alive,
 streams chunked (or close-delimited with ``framing="close"``). What the model says comes from
 ``scripted_glm`` (deterministic; it refuses what GLM refuses, calls a tool only when asked, and
@@ -543,6 +547,56 @@ def _check_dialect(name: str) -> str:
     return name
 
 
+@dataclass
+class KeyLimits:
+    """RunAPI's limits per key, applied to chat calls (``FakeRunAPI.key_limits``): at most
+    ``in_flight`` calls of one key answering at once and ``per_second`` started in any one
+    second; beyond that a 429 ``{"error": {"code": "rate_limited", ...}}`` with
+    ``Retry-After``: by default the whole seconds until a call would be admitted (at least 1,
+    as RunAPI sends it); ``retry_after`` a fixed text instead ("0", "-3", "soon", "86400"...),
+    or None for no header. An admitted call takes ``latency`` seconds before its answer."""
+
+    in_flight: int | None = None
+    per_second: int | None = None
+    latency: float = 0.0
+    retry_after: str | None = "auto"
+    admitted: int = 0
+    refused: int = 0
+    most_in_flight: int = 0
+    """The most calls of one key answering together (what a client's pace let through)."""
+    _started: dict[str, collections.deque[float]] = field(default_factory=dict)
+    _answering: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def admit(self, key: str) -> str | None:
+        """None if ``key``'s call is admitted (then :meth:`release` it), else the refusal's
+        ``Retry-After`` text ("" for none)."""
+        now = time.monotonic()
+        started = self._started.setdefault(key, collections.deque())
+        while started and started[0] <= now - 1.0:
+            started.popleft()
+        waits = []
+        if self.per_second is not None and len(started) >= self.per_second:
+            waits.append(started[0] + 1.0 - now)
+        if self.in_flight is not None and self._answering[key] >= self.in_flight:
+            waits.append(self.latency)
+        if waits:
+            self.refused += 1
+            if self.retry_after == "auto":
+                return str(max(1, int(-(-max(waits) // 1))))
+            return self.retry_after or ""
+        started.append(now)
+        self._answering[key] += 1
+        self.admitted += 1
+        self.most_in_flight = max(self.most_in_flight, self._answering[key])
+        return None
+
+    def release(self, key: str) -> None:
+        self._answering[key] -= 1
+
+
+RATE_LIMITED_BODY = {"error": {"code": "rate_limited", "message": "Too many requests"}}
+
+
 class FakeRunAPI:
     """The server; a context manager that starts and stops it. ``stream_shape`` is the default
     dialect (the name is older than the dialects that are not stream shapes only)."""
@@ -582,6 +636,8 @@ class FakeRunAPI:
         }
         """The price list, by model: RunAPI's rates in integer cents per 1M tokens."""
         self.price_list_as_of = PRICE_LIST_AS_OF
+        self.key_limits: KeyLimits | None = None
+        """Per-key limits on chat calls (None: none); see :class:`KeyLimits`."""
 
     # ---------------------------------------------------------------------------- public API
 
@@ -946,6 +1002,31 @@ class FakeRunAPI:
                 {"error": {"message": f"No route {request.method} {path}", "type": "not_found"}},
                 keep_alive=keep_alive,
             )
+        limits = self.key_limits
+        if limits is None:
+            return await self._chat(request, reader, writer, fault, keep_alive)
+        retry_after = limits.admit(key)
+        if retry_after is not None:
+            extra = {"Retry-After": retry_after} if retry_after else {}
+            return await self._send(
+                writer, 429, RATE_LIMITED_BODY, extra=extra, keep_alive=keep_alive
+            )
+        try:
+            if limits.latency:
+                await self._sleep(reader, writer, limits.latency)
+            return await self._chat(request, reader, writer, fault, keep_alive)
+        finally:
+            limits.release(key)
+
+    async def _chat(
+        self,
+        request: _Request,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        fault: Fault,
+        keep_alive: bool,
+    ) -> bool:
+        body = request.body
         refused = self._answers.refusal(request.raw_body, body)
         if refused is not None:
             return await self._send(writer, refused.status, refused.body(), keep_alive=keep_alive)
