@@ -36,6 +36,7 @@ PAGES = (
     "docs/langchain.md",
     "docs/llama_index.md",
     "docs/models.md",
+    "docs/rate-limits.md",
 )
 BLOCK = re.compile(r"(?:<!-- docs-test: ([\w-]+)[^>]*-->\n)?```python\n(.*?)```", re.DOTALL)
 MODES = ("", "own-process", "skip")
