@@ -32,7 +32,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = ("ChatRunAPI", "RunAPILLM", "ChatOpenAI", "OpenAILike", "ChatRunAPI+cap")
 """``ChatRunAPI+cap``: ChatRunAPI with ``max_concurrency`` set to the server's limit on calls in
-flight, as a user who knows their tier's limit would: no first burst of refusals."""
+flight, as a user who knows their tier's limit would: no first burst of refusals.
+``ChatRunAPI-nopace`` (not run by default): ChatRunAPI with ``pacing=False``, each call meeting
+its 429s alone, as before the pacer."""
+EXTRA_CLIENTS = ("ChatRunAPI-nopace",)
 PROMPT = "Say hello in one short sentence."
 MODEL = "glm-4.6"
 
@@ -176,7 +179,13 @@ def _model(client: str, base_url: str, in_flight: int) -> Any:
         from langchain_runapi import ChatRunAPI
 
         cap = in_flight if client == "ChatRunAPI+cap" else None
-        return ChatRunAPI(model=MODEL, base_url=base_url, api_key="bench", max_concurrency=cap)
+        return ChatRunAPI(
+            model=MODEL,
+            base_url=base_url,
+            api_key="bench",
+            max_concurrency=cap,
+            pacing=client != "ChatRunAPI-nopace",
+        )
     if client == "ChatOpenAI":
         from langchain_openai import ChatOpenAI
         from pydantic import SecretStr
@@ -317,7 +326,9 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(asyncio.run(_run(client, base_url, calls, concurrency, in_flight))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--clients", nargs="+", default=list(CLIENTS), choices=CLIENTS)
+    parser.add_argument(
+        "--clients", nargs="+", default=list(CLIENTS), choices=CLIENTS + EXTRA_CLIENTS
+    )
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=int, default=100)
