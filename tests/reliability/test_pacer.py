@@ -416,3 +416,31 @@ def test_slowing_down_is_logged_at_info_without_the_key(
     assert lines and all(r.levelno == logging.INFO for r in caplog.records)
     assert "limit 2" in lines[-1] or "limit 1" in lines[-1]
     assert KEY not in caplog.text
+
+
+@pytest.mark.real_pace
+@pytest.mark.parametrize(
+    ("header", "low", "high"),
+    [
+        (None, 0.375, 0.5),  # absent: the backoff
+        ("0", 0.375, 0.5),  # would send the crowd straight back: the backoff
+        ("-3", 0.375, 0.5),
+        ("soon", 0.375, 0.5),  # unreadable
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.375, 0.5),  # a date in the past
+        ("2", 2.0, 2.0),
+        ("86400", 60.0, 60.0),  # absurd: capped, never hours
+    ],
+    ids=["absent", "zero", "negative", "unreadable", "past-date", "seconds", "a-day"],
+)
+def test_what_each_retry_after_does_to_the_key(
+    server: FakeRunAPI, header: str | None, low: float, high: float
+) -> None:
+    server.enqueue(Fault.status(429, retry_after=header))
+    client = RunAPIClient(base_url=server.base_url, api_key=KEY, max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(RateLimitError):
+        client.chat_completion(body())
+    assert time.monotonic() - started < 0.5  # the call that met it raised without sleeping
+    assert client.pacer is not None
+    pause = client.pacer.resume_at - started
+    assert low - 0.05 <= pause <= high + 0.05
