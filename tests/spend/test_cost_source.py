@@ -15,8 +15,8 @@ import pytest
 from langchain_core.messages import AIMessageChunk
 from llama_index.core.base.llms.types import ChatMessage
 
-from langchain_runapi import ChatRunAPI
-from llama_index_runapi import RunAPILLM
+from langchain_runapi import ChatRunAPI, RunAPIEmbeddings
+from llama_index_runapi import RunAPIEmbedding, RunAPILLM
 from runapi_client import CATALOG, PRICES_AS_OF, Price, RunAPIClient, embed_texts
 from tests.support.fake_runapi import PRICE_LIST_AS_OF, FakeRunAPI
 
@@ -116,6 +116,35 @@ def test_embedding_totals_keep_their_source(server: FakeRunAPI) -> None:
     result = embed_texts(client, "embedding-3", ["a", "b", "c"], batch_size=1)
     assert result.requests == 3
     assert result.cost is not None and result.cost.source == "custom"
+
+
+@pytest.mark.parametrize("kind", ["RunAPIEmbeddings", "RunAPIEmbedding"])
+@pytest.mark.parametrize("case", ["live", "custom"])
+def test_the_embedding_classes_price_from_the_same_sources(
+    server: FakeRunAPI, kind: str, case: str
+) -> None:
+    # LangChain's and LlamaIndex's embedding interfaces return vectors only: the totals are
+    # read from each object's own client, as their usage callbacks see them.
+    server.set_price_schedule("embedding-3", 2, 0, as_of="2026-12-02T00:00:00Z")
+    extra: dict[str, Any] = (
+        {"prices": "live"} if case == "live" else {"price": Price(input=0.5, output=0.0)}
+    )
+    common: dict[str, Any] = {
+        "api_key": "k",
+        "base_url": server.base_url,
+        "price_list_url": server.price_list_url,
+    }
+    if kind == "RunAPIEmbeddings":
+        client = RunAPIEmbeddings(model="embedding-3", **common, **extra).client
+    else:
+        client = RunAPIEmbedding(model_name="embedding-3", **common, **extra)._client
+    result = embed_texts(client, "embedding-3", ["a", "b", "c"], batch_size=1)
+    assert result.cost is not None
+    if case == "live":
+        assert (result.cost.source, result.cost.as_of) == ("live", "2026-12-02T00:00:00Z")
+    else:
+        assert result.cost.source == "custom"
+        assert result.cost.input == pytest.approx(result.usage["prompt_tokens"] * 0.5 / 1e6)
 
 
 # ------------------------------------------------------------------------- the catalog
