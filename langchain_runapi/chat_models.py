@@ -51,6 +51,7 @@ from runapi_client import ChatResult as WireResult
 from runapi_client.kit import (
     STRUCTURED_OUTPUT,
     ClientCache,
+    Closing,
     MaskedSettingsRepr,
     check_parameters,
     mask_url,
@@ -106,7 +107,7 @@ _ALIASES = (
 """Constructor names that are aliases of fields."""
 
 
-class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
+class ChatRunAPI(MaskedSettingsRepr, Closing, BaseChatModel):
     """Chat model on RunAPI (https://runapi.ai), e.g. ``ChatRunAPI(model="glm-4.6")``.
 
     Setup: ``pip install runapi-integrations[langchain]`` and ``export RUNAPI_API_KEY=...``.
@@ -333,30 +334,6 @@ class ChatRunAPI(MaskedSettingsRepr, BaseChatModel):
         """The pace this model's calls share with every client on the same key (``stats()``),
         None with ``pacing=False``."""
         return self.client.pacer
-
-    # ------------------------------------------------------------------------------ closing
-
-    def close(self) -> None:
-        """Release the sockets of this object's sync calls (``RunAPIClient.close()``): a later
-        call opens a fresh pool. Your own ``http_client``, if given, is closed too."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Release the sockets of this object's async calls on the running loop, and of its
-        sync calls (as :meth:`close`); your own ``async_http_client`` is closed too."""
-        await self._clients.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # ------------------------------------------------------------------------- requests
 

@@ -38,6 +38,7 @@ from runapi_client.kit import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCache,
+    Closing,
     MaskedSettingsRepr,
     raise_configuration_error,
     seal,
@@ -47,7 +48,7 @@ from runapi_client.kit import (
 __all__ = ["RunAPIEmbeddings"]
 
 
-class RunAPIEmbeddings(MaskedSettingsRepr, BaseModel, Embeddings):
+class RunAPIEmbeddings(MaskedSettingsRepr, Closing, BaseModel, Embeddings):
     """OpenAI's embedding models through RunAPI, with the same key, errors and retries as
     ``ChatRunAPI``.
 
@@ -144,30 +145,6 @@ class RunAPIEmbeddings(MaskedSettingsRepr, BaseModel, Embeddings):
     @property
     def async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
-
-    # ------------------------------------------------------------------------------ closing
-
-    def close(self) -> None:
-        """Release the sockets of this object's sync calls (``RunAPIClient.close()``): a later
-        call opens a fresh pool. Your own ``http_client``, if given, is closed too."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Release the sockets of this object's async calls on the running loop, and of its
-        sync calls (as :meth:`close`); your own ``async_http_client`` is closed too."""
-        await self._clients.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order; no texts, no request."""

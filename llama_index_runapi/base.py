@@ -31,7 +31,6 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.function_program import FunctionCallingProgram
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
-from typing_extensions import Self
 
 from runapi_client import (
     AsyncRunAPIClient,
@@ -54,6 +53,7 @@ from runapi_client.kit import (
     DEFAULT_TIMEOUT,
     STRUCTURED_OUTPUT,
     ClientCache,
+    Closing,
     MaskedSettingsRepr,
     public_settings,
     seal,
@@ -88,7 +88,7 @@ OTHER_NAMES = {"api_base": "base_url", "model_name": "model", "request_timeout":
 ``request_timeout``, ChatOpenAI's (and ``ChatRunAPI``'s) other name for ``timeout``."""
 
 
-class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
+class RunAPILLM(MaskedSettingsRepr, Closing, FunctionCallingLLM):
     """A RunAPI chat model for LlamaIndex.
 
     ```python
@@ -222,30 +222,6 @@ class RunAPILLM(MaskedSettingsRepr, FunctionCallingLLM):
         """The pace this LLM's calls share with every client on the same key (``stats()``),
         None with ``pacing=False``."""
         return self._sync_client().pacer
-
-    # ------------------------------------------------------------------------------ closing
-
-    def close(self) -> None:
-        """Release the sockets of this object's sync calls (``RunAPIClient.close()``): a later
-        call opens a fresh pool. Your own ``http_client``, if given, is closed too."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Release the sockets of this object's async calls on the running loop, and of its
-        sync calls (as :meth:`close`); your own ``async_http_client`` is closed too."""
-        await self._clients.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # ----------------------------------------------------------------------------- metadata
 

@@ -9,7 +9,6 @@ import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
 from llama_index.core.callbacks import CallbackManager
-from typing_extensions import Self
 
 from runapi_client import (
     DEFAULT_EMBEDDING_MODEL,
@@ -26,6 +25,7 @@ from runapi_client.kit import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCache,
+    Closing,
     MaskedSettingsRepr,
     public_settings,
     seal,
@@ -39,7 +39,7 @@ DEFAULT_EMBED_BATCH_SIZE = 100
 """Texts per request (LlamaIndex's own default of 10 makes ten times the round trips)."""
 
 
-class RunAPIEmbedding(MaskedSettingsRepr, BaseEmbedding):
+class RunAPIEmbedding(MaskedSettingsRepr, Closing, BaseEmbedding):
     """OpenAI's embedding models through RunAPI, with the same key, errors and retries as
     ``RunAPILLM``.
 
@@ -157,30 +157,6 @@ class RunAPIEmbedding(MaskedSettingsRepr, BaseEmbedding):
     @property
     def _async_client(self) -> AsyncRunAPIClient:
         return self._clients.async_(self)
-
-    # ------------------------------------------------------------------------------ closing
-
-    def close(self) -> None:
-        """Release the sockets of this object's sync calls (``RunAPIClient.close()``): a later
-        call opens a fresh pool. Your own ``http_client``, if given, is closed too."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Release the sockets of this object's async calls on the running loop, and of its
-        sync calls (as :meth:`close`); your own ``async_http_client`` is closed too."""
-        await self._clients.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     @classmethod
     def class_name(cls) -> str:

@@ -32,7 +32,16 @@ from ._config import (
 )
 from ._hooks import CallHooks, call_hooks
 from ._live_prices import LivePrices, live_prices
-from ._machine import DONE, Call, ChatCall, StreamCall, Wait, answer_of
+from ._machine import (
+    DONE,
+    Call,
+    ChatCall,
+    StreamCall,
+    TurnSteps,
+    Wait,
+    WaitForFreeTurn,
+    answer_of,
+)
 from ._options import NOT_GIVEN, RequestOptions
 from ._pacer import Pacer, Turn, origin_of, pacer_for
 from ._pricing import Cost, Price, cost_of, token_counts
@@ -62,9 +71,6 @@ __all__ = [
 ]
 
 _OPTION_CLIENTS = 16
-TURN_POLL = 0.05
-"""Seconds a call waiting for a free turn looks again even unwoken (a turn freed between its
-look and its registering as a waiter wakes no one)."""
 _C = TypeVar("_C", bound="_Base")
 
 
@@ -508,41 +514,27 @@ class RunAPIClient(_Base):
         return response.status_code, response.headers, body
 
     def _wait_turn(self, call: Call) -> Turn | None:
-        """This call's turn on the key, after what waiting the pacer asks for (a pause, the
-        pace, a free slot); it counts against neither the timeout nor the retries, but it ends
-        at the call's deadline (``total_timeout``): raises its error then."""
-        pacer = self.pacer
-        if pacer is None:
+        """This call's turn on the key, after what waiting the pacer asks for (``TurnSteps``);
+        raises the deadline error if ``total_timeout`` runs out first."""
+        if self.pacer is None:
             return None
-        waited, booking = False, None
-        while True:
-            got = pacer.take(self.config.max_concurrency, booking)
-            if isinstance(got, Turn):
-                return got
-            if not waited:
-                waited = True
-                pacer.waited()
-            if got is not None:
-                wait = call.turn_wait(got.seconds)
-                if isinstance(wait, RunAPIError):
-                    raise wait
-                booking = got.booking
-                time.sleep(wait)
+        steps = TurnSteps(self.pacer, call, self.config.max_concurrency)
+        while not isinstance(step := steps.step(), Turn):
+            if not isinstance(step, WaitForFreeTurn):
+                time.sleep(step)
                 continue
-            wait = call.turn_wait(TURN_POLL, open_ended=True)
-            if isinstance(wait, RunAPIError):
-                raise wait
             freed = threading.Event()
 
             def wake(freed: threading.Event = freed) -> bool:
                 freed.set()
                 return True  # a waiting thread is never gone: it looks again when woken
 
-            forget = pacer.wait_for(wake)
+            forget = self.pacer.wait_for(wake)
             try:
-                freed.wait(wait)  # and a look now and then, whatever wakes us
+                freed.wait(step.timeout)
             finally:
                 forget()
+        return step
 
     @contextlib.contextmanager
     def _reserved(self, call: Call) -> Iterator[None]:
@@ -808,28 +800,14 @@ class AsyncRunAPIClient(_Base):
         return response.status_code, response.headers, body
 
     async def _wait_turn(self, call: Call) -> Turn | None:
-        pacer = self.pacer
-        if pacer is None:
+        if self.pacer is None:
             return None
         loop = asyncio.get_running_loop()
-        waited, booking = False, None
-        while True:
-            got = pacer.take(self.config.max_concurrency, booking)
-            if isinstance(got, Turn):
-                return got
-            if not waited:
-                waited = True
-                pacer.waited()
-            if got is not None:
-                wait = call.turn_wait(got.seconds)
-                if isinstance(wait, RunAPIError):
-                    raise wait
-                booking = got.booking
-                await asyncio.sleep(wait)
+        steps = TurnSteps(self.pacer, call, self.config.max_concurrency)
+        while not isinstance(step := steps.step(), Turn):
+            if not isinstance(step, WaitForFreeTurn):
+                await asyncio.sleep(step)
                 continue
-            wait = call.turn_wait(TURN_POLL, open_ended=True)
-            if isinstance(wait, RunAPIError):
-                raise wait
             freed = loop.create_future()
 
             def wake(freed: asyncio.Future[None] = freed) -> bool:
@@ -839,12 +817,13 @@ class AsyncRunAPIClient(_Base):
                 loop.call_soon_threadsafe(_resolve, freed)
                 return True
 
-            forget = pacer.wait_for(wake)
+            forget = self.pacer.wait_for(wake)
             try:
-                await asyncio.wait([freed], timeout=wait)
+                await asyncio.wait([freed], timeout=step.timeout)
             finally:
                 forget()
                 freed.cancel()
+        return step
 
     @contextlib.asynccontextmanager
     async def _reserved(self, call: Call) -> AsyncIterator[None]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
+from ._pacer import Pacer, Turn
 from ._pricing import Cost, cost_bound
 from ._reading import Unreadable, read_chunk, read_completion
 from ._sse import ServerSentEvent, SSEDecoder
@@ -55,7 +56,16 @@ from .policy import PreparedRequest, normalize_message, recover_tool_call
 if TYPE_CHECKING:
     from ._client import ChatResult, _Base
 
-__all__ = ["DONE", "Call", "ChatCall", "RetryBudget", "StreamCall", "Wait"]
+__all__ = [
+    "DONE",
+    "Call",
+    "ChatCall",
+    "RetryBudget",
+    "StreamCall",
+    "TurnSteps",
+    "Wait",
+    "WaitForFreeTurn",
+]
 
 logger = logging.getLogger("runapi_client")
 
@@ -70,6 +80,53 @@ class Wait:
     """Send the request again after ``delay`` seconds."""
 
     delay: float
+
+
+TURN_POLL = 0.05
+"""Seconds a call waiting for a free turn looks again even unwoken (a turn freed between its
+look and its registering as a waiter wakes no one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForFreeTurn:
+    """Wait until a call on the key ends (``Pacer.wait_for``), at most ``timeout`` seconds,
+    then ask again."""
+
+    timeout: float
+
+
+class TurnSteps:
+    """Taking a call's turn on the key, without I/O: each :meth:`step` gives the turn, or
+    seconds to sleep (a pause, an appointment at the pace), or :class:`WaitForFreeTurn`; the
+    shells do the waiting. Waiting counts against neither the timeout nor the retries, but it
+    ends at the call's deadline: :meth:`step` raises its error then."""
+
+    __slots__ = ("booking", "call", "cap", "pacer", "waited")
+
+    def __init__(self, pacer: Pacer, call: Call, cap: int | None) -> None:
+        self.pacer = pacer
+        self.call = call
+        self.cap = cap
+        self.booking: int | None = None
+        self.waited = False
+
+    def step(self) -> Turn | float | WaitForFreeTurn:
+        got = self.pacer.take(self.cap, self.booking)
+        if isinstance(got, Turn):
+            return got
+        if not self.waited:
+            self.waited = True
+            self.pacer.waited()
+        if got is not None:
+            wait = self.call.turn_wait(got.seconds)
+            if isinstance(wait, RunAPIError):
+                raise wait
+            self.booking = got.booking
+            return wait
+        wait = self.call.turn_wait(TURN_POLL, open_ended=True)
+        if isinstance(wait, RunAPIError):
+            raise wait
+        return WaitForFreeTurn(wait)
 
 
 class _Done:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Collection, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
+from typing_extensions import Self
 
 from ._client import AsyncRunAPIClient, RunAPIClient
 from ._config import (
@@ -49,6 +50,7 @@ __all__ = [
     "WIRE_FIELDS",
     "ClientCache",
     "ClientOwner",
+    "Closing",
     "MaskedSettingsRepr",
     "check_parameters",
     "is_secret_header",
@@ -288,3 +290,35 @@ class ClientCache:
 
     def __copy__(self) -> ClientCache:
         return ClientCache()
+
+
+class Closing:
+    """``close()``, ``aclose()``, ``with`` and ``async with`` for a model class that keeps its
+    core clients in a :class:`ClientCache` named ``_clients``, as the OpenAI SDK's clients
+    have them. A mixin of the four model classes."""
+
+    if TYPE_CHECKING:
+        _clients: ClientCache
+
+    def close(self) -> None:
+        """Release the sockets of this object's sync calls (``RunAPIClient.close()``): a later
+        call opens a fresh pool; a pool other clients still use stays open for them. Your own
+        ``http_client``, if given, is closed too."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Release the sockets of this object's async calls on the running loop, and of its
+        sync calls (as :meth:`close`); your own ``async_http_client`` is closed too."""
+        await self._clients.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

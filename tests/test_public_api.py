@@ -156,6 +156,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "BYTES_PER_TOKEN",
         "ClientCache",
         "ClientOwner",
+        "Closing",
         "DEFAULT_EMBEDDING_BATCH_SIZE",
         "DEFAULT_EMBEDDING_CONCURRENCY",
         "DEFAULT_MAX_RETRIES",
