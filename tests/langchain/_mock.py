@@ -1,18 +1,56 @@
 """A scripted ``httpx.MockTransport`` for ChatRunAPI unit tests: serves queued wire payloads
-(JSON or SSE, mostly straight from tests/wire_samples) and keeps every request body."""
+(JSON or SSE, mostly straight from tests/wire_samples) and keeps every request body. And the
+suite's small helpers: a ChatRunAPI on the emulator, a stream added up, a whole answer."""
 
 from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from langchain_runapi import ChatRunAPI
+from tests.support.fake_runapi import FakeRunAPI
 from tests.support.wire import wire_sample as sample
 
-__all__ = ["ScriptedServer", "sample", "sse"]
+__all__ = ["ScriptedServer", "collect", "completion", "llm_on", "sample", "sse"]
+
+
+def llm_on(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:
+    """A ChatRunAPI on the emulator ``fake``."""
+    return ChatRunAPI(**{"model": "glm-4.6", "api_key": "k", "base_url": fake.base_url, **kwargs})
+
+
+def collect(chunks: Iterator[BaseMessage]) -> AIMessageChunk:
+    """The chunks of a stream added up, as LangChain does."""
+    full: AIMessageChunk | None = None
+    for chunk in chunks:
+        assert isinstance(chunk, AIMessageChunk)
+        full = chunk if full is None else full + chunk
+    assert full is not None
+    return full
+
+
+def completion(message: dict[str, Any], **choice: Any) -> dict[str, Any]:
+    """A whole answer carrying ``message`` (and ``choice`` fields beside it)."""
+    return {
+        "id": "c1",
+        "object": "chat.completion",
+        "model": "glm-4.6",
+        "created": 1,
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", **message},
+                **choice,
+            }
+        ],
+    }
 
 
 def sse(*chunks: dict[str, Any], done: bool = True) -> bytes:

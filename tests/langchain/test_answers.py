@@ -6,49 +6,16 @@ logprobs included (streamed too). Over the scripted ``httpx.MockTransport`` in `
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage
 
-from ._mock import ScriptedServer, sample, sse
+from ._mock import ScriptedServer, collect, completion, sample, sse
 
 M = 1_000_000
 # glm-4.6 / glm-4.7: $0.30 in, $1.10 out, $0.06 cache read per 1M tokens.
 IN, OUT, CACHE = 0.30, 1.10, 0.06
-
-
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
-def collect(chunks: Iterator[BaseMessage]) -> AIMessageChunk:
-    full: AIMessageChunk | None = None
-    for chunk in chunks:
-        assert isinstance(chunk, AIMessageChunk)
-        full = chunk if full is None else full + chunk
-    assert full is not None
-    return full
-
-
-def completion(message: dict[str, Any], **choice: Any) -> dict[str, Any]:
-    return {
-        "id": "c1",
-        "object": "chat.completion",
-        "model": "glm-4.6",
-        "created": 1,
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", **message},
-                **choice,
-            }
-        ],
-    }
 
 
 def test_invoke_plain_answer_usage_and_cost(server: ScriptedServer) -> None:

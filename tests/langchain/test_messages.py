@@ -6,17 +6,16 @@ sent back on the tool-calling turns of the loop in progress only."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from langchain_runapi import ChatRunAPI, ConfigurationError
+from langchain_runapi import ConfigurationError
 from langchain_runapi._messages import message_to_wire
 from tests.support.fake_runapi import FakeRunAPI
 
-from ._mock import ScriptedServer, sample
+from ._mock import ScriptedServer, llm_on, sample
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 64).decode()
 IMAGE_BLOCK = {"type": "image", "base64": PNG, "mime_type": "image/png"}
@@ -24,21 +23,6 @@ TOOL_TURN = [
     HumanMessage("take a screenshot"),
     AIMessage("", tool_calls=[{"name": "screenshot", "args": {}, "id": "c1"}]),
 ]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeRunAPI]:
-    with FakeRunAPI(stream_shape="native") as server:
-        yield server
-
-
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
-def llm_on(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:
-    return ChatRunAPI(**{"model": "glm-4.6", "api_key": "k", "base_url": fake.base_url, **kwargs})
 
 
 # ------------------------------------------------------------------------------------------- text

@@ -15,11 +15,6 @@ from ._mock import ScriptedServer
 KEY = "sk-test-SECRET-123"
 
 
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

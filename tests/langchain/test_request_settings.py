@@ -4,34 +4,15 @@ sampling parameters, ``stop`` (a single string too), the reasoning switch, ``mod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import httpx
-import pytest
 
 from langchain_runapi import ChatRunAPI
 from tests.support.fake_runapi import FakeRunAPI
 from tests.support.wire import snapshot
 
-from ._mock import ScriptedServer, sample
+from ._mock import ScriptedServer, llm_on, sample
 
 KEY = "sk-test-SECRET-123"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeRunAPI]:
-    with FakeRunAPI(stream_shape="native") as server:
-        yield server
-
-
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
-def llm_on(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:
-    return ChatRunAPI(**{"model": "glm-4.6", "api_key": "k", "base_url": fake.base_url, **kwargs})
 
 
 def test_request_parameters(server: ScriptedServer) -> None:

@@ -169,11 +169,6 @@ async def test_astream_cut_short_raises_after_every_delta() -> None:
 # ----------------------------------------------------------------------------- a stream cut short
 
 
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
 def _chunk(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"id": "x1", "model": "glm-4.6", "choices": [{"index": 0, "delta": delta, **extra}]}
 

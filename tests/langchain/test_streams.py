@@ -18,11 +18,6 @@ M = 1_000_000
 IN, OUT, CACHE = 0.30, 1.10, 0.06
 
 
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
 def collect(chunks: list[AIMessageChunk]) -> AIMessageChunk:
     full = chunks[0]
     for chunk in chunks[1:]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -19,7 +19,7 @@ from langchain.agents import create_agent
 from langchain.agents.middleware import LLMToolSelectorMiddleware
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, SecretStr
@@ -31,7 +31,7 @@ from tests.support.fake_runapi import FakeRunAPI
 from tests.support.scripted_glm import Answer
 from tests.support.scripted_glm import answer as glm_answer
 
-from ._mock import ScriptedServer
+from ._mock import ScriptedServer, collect, completion, llm_on
 
 
 class Weather(BaseModel):
@@ -68,54 +68,12 @@ JOKE_SCHEMA = {
 }
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeRunAPI]:
-    with FakeRunAPI(stream_shape="native") as server:
-        yield server
-
-
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
-def llm_on(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:
-    return ChatRunAPI(**{"model": "glm-4.6", "api_key": "k", "base_url": fake.base_url, **kwargs})
-
-
-def collect(chunks: Iterator[BaseMessage]) -> AIMessageChunk:
-    full: AIMessageChunk | None = None
-    for chunk in chunks:
-        assert isinstance(chunk, AIMessageChunk)
-        full = chunk if full is None else full + chunk
-    assert full is not None
-    return full
-
-
 async def _acollect(llm: Any, prompt: str) -> AIMessageChunk:
     full: AIMessageChunk | None = None
     async for chunk in llm.astream(prompt):
         full = chunk if full is None else full + chunk
     assert full is not None
     return full
-
-
-def completion(message: dict[str, Any], **choice: Any) -> dict[str, Any]:
-    return {
-        "id": "c1",
-        "object": "chat.completion",
-        "model": "glm-4.6",
-        "created": 1,
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", **message},
-                **choice,
-            }
-        ],
-    }
 
 
 # ------------------------------------------------------------------------- with_structured_output

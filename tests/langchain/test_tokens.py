@@ -4,7 +4,6 @@ conversation counts the same whether its messages are v0 or ``output_version="v1
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -127,12 +126,6 @@ def test_trim_messages_with_the_model_as_counter(model: ChatRunAPI) -> None:
 
 
 # ----------------------------------------------------- v1 content counts as what is sent, like v0
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeRunAPI]:
-    with FakeRunAPI(stream_shape="native") as server:
-        yield server
 
 
 def runapi(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:

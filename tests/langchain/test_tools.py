@@ -7,7 +7,6 @@ takes a choice gets it as asked."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,17 +36,6 @@ class Weather(BaseModel):
 
     city: str
     temperature: int
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeRunAPI]:
-    with FakeRunAPI(stream_shape="native") as server:
-        yield server
-
-
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
 
 
 def runapi(fake: FakeRunAPI, **kwargs: Any) -> ChatRunAPI:

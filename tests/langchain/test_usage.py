@@ -24,11 +24,6 @@ COST46 = (75 * 0.30 + 186 * 1.10 + 6 * 0.06) / M
 COST47 = (160 * 0.30 + 78 * 1.10) / M
 
 
-@pytest.fixture
-def server() -> ScriptedServer:
-    return ScriptedServer()
-
-
 # ----------------------------------------------------------------------- usage and cost of a call
 
 
