@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput, Mo
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import (
@@ -56,6 +56,7 @@ from runapi_client.kit import (
     check_parameters,
     mask_url,
     raise_configuration_error,
+    remember_caller,
     seal,
     sealed_key_from_env,
     sort_keywords,
@@ -517,6 +518,45 @@ class ChatRunAPI(MaskedSettingsRepr, Closing, BaseChatModel):
         if run_manager:
             await run_manager.on_llm_new_token("", chunk=last)
         yield last
+
+    # LangChain makes ainvoke's call in an asyncio task (agenerate gathers), batch's in worker
+    # threads and abatch's in tasks: the caller's line is noted before, for a warning raised
+    # there (a forced tool_choice, a model without a price) to name it.
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        with remember_caller():
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any | None,
+    ) -> list[AIMessage]:
+        with remember_caller():
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any | None,
+    ) -> list[AIMessage]:
+        with remember_caller():
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
 
     # LangChain looks at ``_generate``'s and ``_agenerate``'s signatures on every call (does it
     # take ``run_manager``?); computed here once (``inspect.signature`` returns a function's

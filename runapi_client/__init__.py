@@ -58,6 +58,7 @@ from ._types import ChatCompletion, ChatCompletionChunk, ChatRequest, Model, Too
 from ._usage import ModelUsage, UsageTracker, track_usage
 from ._validate import validate_chat_request
 from ._version import __version__
+from ._warn import RunAPIWarning
 from .errors import *  # noqa: F403  (the error classes and their parsers: errors.__all__)
 from .policy import PreparedRequest, prepare_request
 
@@ -98,6 +99,7 @@ __all__ = [
     "PriceList",
     "RequestOptions",
     "RunAPIClient",
+    "RunAPIWarning",
     "SSEDecoder",
     "ServerSentEvent",
     "StreamAccumulator",

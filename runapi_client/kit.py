@@ -5,7 +5,8 @@ into a private module and both behave the same.
 - :func:`settings_key`: what a client depends on, for that cache.
 - :func:`sort_keywords`: constructor keywords that are not fields (a Chat Completions field is
   passed on to the request body; a near-miss of a known name is an error with a did-you-mean).
-- :func:`warn_at_caller`, :func:`check_parameters`, the defaults and the token estimate.
+- :func:`warn_at_caller` (and :func:`remember_caller` where a call leaves the caller's stack),
+  :func:`check_parameters`, the defaults and the token estimate.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ._embeddings import (
 from ._price import Price
 from ._secret import SealedSecret, seal
 from ._validate import check_parameters
-from ._warn import warn_at_caller
+from ._warn import remember_caller, warn_at_caller
 from .errors import ConfigurationError
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "mask_url",
     "public_settings",
     "raise_configuration_error",
+    "remember_caller",
     "seal",
     "sealed_key_from_env",
     "settings_key",

@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: a dummy key for replay, cassette placement and scrubbing."""
+"""Suite-wide fixtures: a dummy key for replay, cassette placement and scrubbing; each test's
+own no-price warnings; a quiet end to a passing run."""
 
 from __future__ import annotations
 
@@ -39,6 +40,35 @@ def quick_pace(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setattr(_pacer, "MAX_PAUSE", 0.002)
         monkeypatch.setattr(_pacer, "INITIAL_BACKOFF", 0.001)
         monkeypatch.setattr(_pacer, "MAX_BACKOFF", 0.002)
+
+
+@pytest.fixture(autouse=True)
+def fresh_price_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The no-price warning is once per model per process; each test starts as a fresh process
+    would, so a test that meets an unpriced model meets the warning (an error unless it expects
+    it: see filterwarnings in pyproject.toml), whatever ran before it."""
+    from runapi_client import _pricing
+
+    monkeypatch.setattr(_pricing, "_warned", set())
+
+
+class _NoReport:
+    lines: tuple[str, ...] = ()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_terminal_summary(config: pytest.Config) -> None:
+    """syrupy (langchain-tests' snapshot plugin) ends every run with "N snapshots passed." and
+    has no option to keep quiet; when every snapshot matched, its report is left empty. A failed,
+    written, updated or unused snapshot is still reported (and an unused one still fails)."""
+    session = getattr(config, "_syrupy", None)
+    report = getattr(session, "report", None)
+    if report is None or not all(
+        hasattr(report, name) for name in ("num_failed", "num_created", "num_updated")
+    ):
+        return  # another syrupy than the one this was written for: its report as it is
+    if not (report.num_failed or report.num_created or report.num_updated or report.num_unused):
+        session.report = _NoReport()  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")

@@ -114,6 +114,7 @@ def test_logprobs_in_response_metadata_on_invoke(server: ScriptedServer) -> None
     assert msg.response_metadata["logprobs"] == LOGPROBS
 
 
+@pytest.mark.filterwarnings("ignore:No price known for model 'gpt-4o-mini'")  # none published
 def test_logprobs_in_response_metadata_on_stream(server: ScriptedServer) -> None:
     def token(text: str, logprob: float) -> dict[str, Any]:
         entry = {

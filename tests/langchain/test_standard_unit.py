@@ -49,6 +49,8 @@ class TestChatRunAPIUnit(ChatModelUnitTests):
     def test_serdes(self, model: Any, snapshot: Any) -> None:
         super().test_serdes(model, snapshot)
 
+    # load() is marked beta in langchain-core: called on purpose here.
+    @pytest.mark.filterwarnings("ignore:The function `load` is in beta")
     def test_serdes_with_explicit_allowlist(self, model: Any, snapshot: Any) -> None:
         """The standard serdes checks, loading with ``allowed_objects=[ChatRunAPI]``, the way
         LangChain documents loading a class outside its allowlist."""

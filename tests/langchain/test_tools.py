@@ -164,7 +164,8 @@ def test_both_adapters_send_the_same_words(fake: FakeRunAPI) -> None:
 
     llm = RunAPILLM(api_key="k", base_url=fake.base_url)
     weather = FunctionTool.from_defaults(fn=lambda city: city, name="get_weather")
-    llm.chat_with_tools([weather], user_msg="weather?", tool_choice="get_weather")
+    with pytest.warns(UserWarning, match="tool_choice='get_weather'"):
+        llm.chat_with_tools([weather], user_msg="weather?", tool_choice="get_weather")
     llama_body = fake.chat_requests[-1]["body"]
 
     assert system_messages(langchain_body) == system_messages(llama_body)

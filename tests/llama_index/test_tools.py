@@ -87,18 +87,20 @@ def test_chat_with_tools_sends_only_what_glm_accepts() -> None:
 
 def test_tool_required_on_glm_becomes_an_instruction_not_a_rejected_field() -> None:
     llm, server = make_llm(json_response(sample("glm-4.7.tools-reasoning.json")))
-    llm.chat_with_tools([WEATHER], user_msg="Paris?", tool_required=True)
+    with pytest.warns(UserWarning, match="tool_choice='required' is sent as 'auto'"):
+        llm.chat_with_tools([WEATHER], user_msg="Paris?", tool_required=True)
     body = server.body
     assert body["tool_choice"] == "auto"  # what GLM accepts; the call is asked for in words
     assert body["messages"][0]["role"] == "system"
     assert "calling one of the provided tools" in body["messages"][0]["content"]
 
-    llm.chat_with_tools(
-        [WEATHER],
-        chat_history=[ChatMessage(role="system", content="Be brief.")],
-        user_msg="Paris?",
-        tool_required=True,
-    )
+    with pytest.warns(UserWarning, match="tool_choice='required' is sent as 'auto'"):
+        llm.chat_with_tools(
+            [WEATHER],
+            chat_history=[ChatMessage(role="system", content="Be brief.")],
+            user_msg="Paris?",
+            tool_required=True,
+        )
     first = server.body["messages"][0]
     assert first["role"] == "system"
     assert first["content"].startswith("Be brief.\n")  # joined into the existing system message
@@ -109,7 +111,8 @@ def test_tool_choice_none_and_named_on_glm() -> None:
     llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="none")
     assert "tools" not in server.body and "tool_choice" not in server.body
 
-    llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="add")
+    with pytest.warns(UserWarning, match="tool_choice='add' is sent as 'auto', offering only"):
+        llm.chat_with_tools([WEATHER, ADD], user_msg="hi", tool_choice="add")
     assert [t["function"]["name"] for t in server.body["tools"]] == ["add"]
     assert server.body["tool_choice"] == "auto"
 

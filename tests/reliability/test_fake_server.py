@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from runapi_client import ChatCompletionChunk, SSEDecoder, StreamAccumulator
+from tests.support.fake_runapi import EMBEDDING_DIMENSIONS as EMULATED_DIMENSIONS
 from tests.support.fake_runapi import FakeRunAPI, Fault, parse_fault_header
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,6 +201,18 @@ def test_auth_models_embeddings(server: FakeRunAPI) -> None:
     again = httpx.post(f"{server.base_url}/embeddings", json=body, headers=AUTH).json()
     assert first["data"] == again["data"] and len(first["data"][1]["embedding"]) == 8
     assert first["usage"]["prompt_tokens"] > 0
+
+
+def test_embeddings_are_as_long_as_the_models_own(server: FakeRunAPI) -> None:
+    """Without ``dimensions``, each model's full size (OpenAI's and Z.ai's model pages): 1536
+    for text-embedding-3-small (the docs' examples print it), not one size for every model."""
+    assert EMULATED_DIMENSIONS["text-embedding-3-small"] == 1536
+    assert EMULATED_DIMENSIONS["text-embedding-3-large"] == 3072
+    assert EMULATED_DIMENSIONS["embedding-3"] == 2048  # Z.ai's own model, beside RunAPI's
+    for model, size in EMULATED_DIMENSIONS.items():
+        body = {"model": model, "input": ["a"]}
+        answer = httpx.post(f"{server.base_url}/embeddings", json=body, headers=AUTH).json()
+        assert len(answer["data"][0]["embedding"]) == size, model
 
 
 def test_queued_faults_fifo(server: FakeRunAPI) -> None:

@@ -1511,6 +1511,17 @@ def _bag_of_words(text: str, dims: int) -> list[float]:
     return vector
 
 
+EMBEDDING_DIMENSIONS = {
+    # OpenAI's, served by RunAPI: a vector's length when no ``dimensions`` is asked for
+    # (OpenAI's model pages; tests/reliability checks them).
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+    # Z.ai's own (in /v1/models above): 2048 by default, or 256, 512 or 1024 (Z.ai's docs).
+    "embedding-3": 2048,
+}
+
+
 def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
     inputs = body.get("input")
     items = (
@@ -1518,7 +1529,12 @@ def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
         if isinstance(inputs, list) and inputs and not isinstance(inputs[0], int)
         else [inputs]
     )
-    dims: int = body["dimensions"] if isinstance(body.get("dimensions"), int) else 1024
+    model = body.get("model", "embedding-3")
+    dims: int = (
+        body["dimensions"]
+        if isinstance(body.get("dimensions"), int)
+        else EMBEDDING_DIMENSIONS.get(str(model), 1536)
+    )
     data, tokens = [], 0
     for index, item in enumerate(items):
         text = json.dumps(item, ensure_ascii=False, separators=_COMPACT)
@@ -1533,7 +1549,7 @@ def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "object": "list",
         "data": data,
-        "model": body.get("model", "embedding-3"),
+        "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
 
