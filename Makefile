@@ -4,7 +4,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP_QUIET := --disable-pip-version-check -q
+# -qq: errors only. At -q, setuptools' notice on every editable install (a folder named like
+# the llama_index namespace package) fills the first screen of make test.
+PIP_QUIET := --disable-pip-version-check -qq
 BASE := $(VENV)/.created
 STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
