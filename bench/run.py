@@ -27,8 +27,8 @@ Then ``ratelimit`` (``bench/ratelimit.py``): 1,000 calls at concurrency 64 on on
 server that admits 100 a second and 16 in flight (429 with ``Retry-After`` beyond), through
 ChatRunAPI, RunAPILLM, ChatOpenAI, OpenAILike and ChatRunAPI with ``max_concurrency=16``: calls
 failed to the caller, requests wasted on 429s, makespan against the ideal (``--no-ratelimit``
-skips it, ``--ratelimit-only`` runs it alone; a quick run makes 300 calls through ChatRunAPI
-and ChatOpenAI, and leaves the core variants out).
+skips it, ``--ratelimit-only`` runs it alone, with ``--quick`` on 300 calls through ChatRunAPI
+and ChatOpenAI). A quick run leaves it and the core variants out.
 
 The table shows medians and the ratios ours/peer and ours/httpx, each ours/peer ratio marked
 against its goal (a legend under the table says what the marks mean); the same goes to
@@ -128,30 +128,6 @@ def start_server(shape: str, kind: str = "lean") -> tuple[subprocess.Popen[str],
         server.kill()
         raise SystemExit(f"the {kind} server did not start (it printed {line!r})")
     return server, line
-
-
-WARM_IMPORTS = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("bench_clients", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-for client in sys.argv[2:]:
-    try:
-        exec(module.IMPORTS[client], {})
-    except Exception:
-        pass  # reported as n/a by its own run
-"""
-
-
-def warm_imports(clients: list[str]) -> None:
-    """Import every client's module once, untimed, so that each has its compiled modules."""
-    subprocess.run(
-        [sys.executable, "-c", WARM_IMPORTS, str(WORKER), *clients],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        timeout=WORKER_TIMEOUT,
-    )
 
 
 BASELINES: dict[str, str] = {}
@@ -335,7 +311,7 @@ def legend(report: dict[str, Any]) -> str:
 QUICK_NOTE = (
     "QUICK run: 3 rounds at reduced sizes. Its figures are noisier than a full run's and not\n"
     "comparable with docs/performance.md; quote figures from a full make bench. The core\n"
-    "variants (@base, +otel, -nopace) are left out, and the rate-limit run has one pair."
+    "variants (@base, +otel, -nopace) and the rate-limit run are left out."
 )
 
 
@@ -361,7 +337,7 @@ def ratelimit_scenario(quick: bool) -> dict[str, Any]:
         "taking 100/s and 16 in flight ...",
         flush=True,
     )
-    # quick: one ours/peer pair, on 300 calls
+    # quick (--ratelimit-only --quick): one ours/peer pair, on 300 calls
     clients = ["ChatRunAPI", "ChatOpenAI"] if quick else list(ratelimit.CLIENTS)
     rows = ratelimit.run_scenario(clients=clients, **settings)
     return {"settings": settings, "rows": rows, "table": ratelimit.report(rows, settings["calls"])}
@@ -517,11 +493,10 @@ def main(argv: list[str] | None = None) -> int:
     cpu_samples: dict[str, dict[str, list[float]]] = {c: {s: [] for s in CPU} for c in clients}
     errors: dict[str, str] = {}
     # Untimed pass at small sizes: byte-compiles every client once (so round 1's imports
-    # are not penalised). Quick: one interpreter imports every client's module instead, which
-    # writes the same compiled modules in ~4 s rather than ~13 s.
-    if quick:
-        warm_imports(clients)
-    else:
+    # are not penalised). Quick: none; only our own modules can lack their compiled files (pip
+    # compiles what it installs), which costs round 1's import a few tens of ms, and the median
+    # of three drops one slow round.
+    if not quick:
         for client in clients:
             run_worker(client, args.stream_shape, [10, 200, 64, sizes["concurrency"]], args.server)
     for n in range(rounds):
@@ -548,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
 
     decoder = decoder_scenario(rounds)
     print(render_decoder(decoder), flush=True)
-    limits = None if args.no_ratelimit else ratelimit_scenario(quick)
+    # quick: not run (~12 s of a minute); --ratelimit-only --quick runs it on 300 calls
+    limits = None if args.no_ratelimit or quick else ratelimit_scenario(quick)
 
     medians: dict[str, dict[str, Any]] = {}
     for client in clients:
