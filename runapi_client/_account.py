@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._pricing import format_usd
-
 __all__ = ["BALANCE_PATH", "ME_PATH", "Account", "Balance", "read_account", "read_balance"]
 
 ME_PATH = "/api/v1/me"
@@ -48,13 +46,26 @@ def _dollars(value: Any) -> float | None:
     return cents / 100.0 if math.isfinite(cents) else None
 
 
+def _exact_usd(dollars: float) -> str:
+    """Dollars as RunAPI counts them, to the fraction of a cent: ``$12.50``, ``$12.4984874``.
+    Rounding to cents (or to three digits, as a call's cost prints) would show the same
+    balance before and after calls that cost less than a cent."""
+    if not math.isfinite(dollars):
+        return f"${dollars}"
+    # Cents come with at most a few decimals; 8 decimals of a dollar keep them and drop the
+    # float's noise (0.1 + 0.2).
+    whole, _, fraction = f"{abs(dollars):,.8f}".partition(".")
+    sign = "-" if dollars < 0 and float(f"{dollars:.8f}") != 0 else ""
+    return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     """An account's balance and spend, in USD (``None`` where RunAPI did not say).
 
     ``balance`` is what is left to spend, ``paid`` and ``bonus`` its two parts (credit bought,
     credit given), ``spent_today`` and ``spent_total`` what was spent. ``str(balance)`` reads
-    as one line.
+    as one line, each amount to the fraction of a cent RunAPI gave.
     """
 
     balance: float | None = None
@@ -65,7 +76,7 @@ class Balance:
 
     def __str__(self) -> str:
         def usd(value: float | None) -> str:
-            return "unknown" if value is None else format_usd(value)
+            return "unknown" if value is None else _exact_usd(value)
 
         parts = [f"balance {usd(self.balance)}"]
         if self.paid is not None or self.bonus is not None:

@@ -140,6 +140,22 @@ def test_missing_or_junk_fields_are_none(payload: Any, expected: Balance) -> Non
     assert read_balance(payload) == expected
 
 
+@pytest.mark.parametrize(
+    ("cents", "shown"),
+    [
+        (1250, "$12.50"),
+        (1249.84874, "$12.4984874"),  # a spend under a cent still shows
+        (0.151, "$0.00151"),
+        (0, "$0.00"),
+        (-120, "-$1.20"),
+        (123456789, "$1,234,567.89"),
+        (30.000000000000004, "$0.30"),  # float noise is not a fraction of a cent
+    ],
+)
+def test_balance_str_is_exact_to_the_fraction_of_a_cent(cents: float, shown: str) -> None:
+    assert str(Balance(balance=cents / 100)) == f"balance {shown}"
+
+
 def test_balance_str_says_what_is_unknown() -> None:
     assert str(Balance()) == "balance unknown"
     assert str(Balance(balance=1.0, spent_total=2.0)) == (
