@@ -771,6 +771,12 @@ class FakeRunAPI:
         for writer in list(self._writers):
             writer.transport.abort()
         await asyncio.sleep(0)
+        # A handler still waiting (a latency, a stall) would be destroyed pending when the loop
+        # closes, and asyncio logs that at ERROR in whatever test collects it: end them here.
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 5)
 
     # ---------------------------------------------------------------------------- HTTP
 
