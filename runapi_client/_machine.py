@@ -431,6 +431,7 @@ class StreamCall(Call):
         "accumulator",
         "decoder",
         "delivered",
+        "first_chunk_at",
         "outcome",
         "request_id",
         "result",
@@ -448,6 +449,7 @@ class StreamCall(Call):
         self.result: ChatResult | None = None
         self.outcome: Outcome | None = None
         self.delivered = False
+        self.first_chunk_at: float | None = None  # perf_counter(), for the telemetry
         self.sniffed = False
         self._json: list[bytes] | None = None
         # (cost, token counts), from the moment the usage arrived and the call was counted.
@@ -595,7 +597,9 @@ class StreamCall(Call):
         except (TypeError, AttributeError, ValueError) as exc:
             self._malformed(f"a stream chunk of an unexpected shape ({exc}): {self._shown(data)}")
             return
-        self.delivered = True
+        if not self.delivered:
+            self.first_chunk_at = time.perf_counter()
+            self.delivered = True
         self._record_on_arrival()
         yield chunk  # type: ignore[misc]
 
@@ -617,6 +621,7 @@ class StreamCall(Call):
             chunk = completion_as_chunk(data)
             self.accumulator.add(chunk)  # type: ignore[arg-type]
             self.accumulator.saw_done = True
+            self.first_chunk_at = time.perf_counter()
             self.delivered = True
             self._record_on_arrival()
             yield chunk  # type: ignore[misc]

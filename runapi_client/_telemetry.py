@@ -136,6 +136,12 @@ class Telemetry:
             description="GenAI operation duration.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
+        self.first_chunk = meter.create_histogram(
+            "gen_ai.client.operation.time_to_first_chunk",
+            unit="s",
+            description="Time to receive the first chunk in a streaming response.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
         self.tokens = meter.create_histogram(
             "gen_ai.client.token.usage",
             unit="{token}",
@@ -303,6 +309,12 @@ class Observation:
                 attributes["runapi.cost.prices_as_of"] = cost.as_of
         if request_id:
             attributes["runapi.request_id"] = request_id
+        # Streams only, as the conventions ask: from the request (retries included) to the
+        # first chunk handed to the caller.
+        first_chunk_at = getattr(self.call, "first_chunk_at", None)
+        to_first_chunk = None if first_chunk_at is None else first_chunk_at - self.started
+        if to_first_chunk is not None:
+            attributes["gen_ai.response.time_to_first_chunk"] = to_first_chunk
         attributes["runapi.retries"] = self.call.budget.used
         if completion is not None and self.operation == "chat" and _capture_content():
             attributes["gen_ai.output.messages"] = _dump(output_messages(completion))
@@ -325,6 +337,8 @@ class Observation:
             context.detach(self.token)  # type: ignore[arg-type]
         telemetry = self.telemetry
         telemetry.duration.record(elapsed, metric)
+        if to_first_chunk is not None:
+            telemetry.first_chunk.record(to_first_chunk, metric)
         if counts is not None:
             telemetry.tokens.record(counts["input"], {**metric, "gen_ai.token.type": "input"})
             if self.operation == "chat":

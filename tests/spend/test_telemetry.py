@@ -34,6 +34,7 @@ from langchain_runapi import ChatRunAPI
 from llama_index_runapi import RunAPILLM
 from runapi_client import (
     PRICES_AS_OF,
+    APIConnectionError,
     AsyncRunAPIClient,
     AuthenticationError,
     ChatResult,
@@ -175,6 +176,38 @@ def test_the_metrics_are_recorded(otel: Otel, server: FakeRunAPI) -> None:
     (cost,) = points["runapi.client.cost"]
     assert result.cost is not None and cost.value == pytest.approx(result.cost.total)
     assert cost.attributes["runapi.cost.source"] == "built-in"
+
+
+def test_a_stream_records_its_time_to_first_chunk(otel: Otel, server: FakeRunAPI) -> None:
+    # Held back 0.2 s before its head: the first chunk is at least that late, and the whole
+    # stream no earlier than its first chunk. A call that is not a stream records none.
+    server.enqueue(Fault.delay(0.2))
+    for _ in core(server).stream_chat_completion(BODY):
+        pass
+    core(server).chat_completion(BODY)
+    stream_span, plain_span = otel.finished()
+    first = dict(stream_span.attributes or {})["gen_ai.response.time_to_first_chunk"]
+    assert isinstance(first, float)
+    assert stream_span.end_time is not None and stream_span.start_time is not None
+    assert 0.2 <= first <= (stream_span.end_time - stream_span.start_time) / 1e9
+    assert "gen_ai.response.time_to_first_chunk" not in dict(plain_span.attributes or {})
+    points = otel.points()
+    (to_first,) = points["gen_ai.client.operation.time_to_first_chunk"]
+    assert to_first.count == 1 and to_first.sum == pytest.approx(first)
+    assert to_first.attributes["gen_ai.response.model"] == "glm-4.6"
+    assert sum(p.count for p in points["gen_ai.client.operation.duration"]) == 2
+
+
+def test_a_stream_that_delivered_nothing_records_no_first_chunk(
+    otel: Otel, server: FakeRunAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("runapi_client._client.time.sleep", lambda _: None)
+    server.enqueue(Fault.cut_stream(0), Fault.cut_stream(0), Fault.cut_stream(0))
+    with pytest.raises(APIConnectionError):  # cut before its first chunk: retried, then lost
+        for _ in core(server).stream_chat_completion(BODY):
+            pass
+    assert "gen_ai.response.time_to_first_chunk" not in dict(otel.one().attributes or {})
+    assert "gen_ai.client.operation.time_to_first_chunk" not in otel.points()
 
 
 def test_retries_and_errors_are_on_the_span_and_the_duration(
