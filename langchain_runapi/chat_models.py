@@ -135,6 +135,9 @@ class ChatRunAPI(MaskedSettingsRepr, Closing, BaseChatModel):
     total_timeout: float | None = None
     """A deadline for the whole call in seconds: every attempt, the waits between them and all
     of a stream (a stream kept alive by pings is never stopped by ``timeout``)."""
+    max_event_bytes: int | None = None
+    """The most one event of a stream may hold (None: 16 MB); past it the stream ends with an
+    ``IncompleteStreamError`` that keeps what arrived."""
     pacing: bool = True
     """Calls on one key share one pace: when RunAPI says "too many", they all hold back
     (``llm.pacer.stats()``). False: each call meets its 429s alone."""

@@ -122,6 +122,11 @@ class RunAPILLM(MaskedSettingsRepr, Closing, FunctionCallingLLM):
         default=None,
         description="A deadline for the whole call (retries and the whole stream included).",
     )
+    max_event_bytes: int | None = Field(
+        default=None,
+        description="The most one event of a stream may hold (None: 16 MB); past it the "
+        "stream ends with an IncompleteStreamError that keeps what arrived.",
+    )
     pacing: bool = Field(
         default=True,
         description="Calls on one key share one pace: on 'too many' they all hold back.",

@@ -396,6 +396,7 @@ def settings_key(settings: ConnectionSettings) -> tuple[Any, ...]:
         settings.timeout,
         settings.max_retries,
         getattr(settings, "total_timeout", None),
+        getattr(settings, "max_event_bytes", None),
         getattr(settings, "pacing", True),
         getattr(settings, "max_concurrency", None),
         tuple(headers.items()) if headers else None,
@@ -479,6 +480,7 @@ class ClientConfig:
         its ``max_concurrency`` caps the calls in flight on its key (the chat models'); an
         embedding model's says how many of its own batch requests go at once, and leaves the
         key's pace alone (it would otherwise hold every call on the key to its few)."""
+        max_event_bytes = getattr(settings, "max_event_bytes", None)  # None: the default
         return cls.resolve(
             api_key=settings.api_key,
             base_url=settings.base_url,
@@ -486,6 +488,7 @@ class ClientConfig:
             max_retries=settings.max_retries,
             default_headers=settings.default_headers,
             total_timeout=getattr(settings, "total_timeout", None),
+            max_event_bytes=DEFAULT_MAX_EVENT_BYTES if max_event_bytes is None else max_event_bytes,
             pacing=getattr(settings, "pacing", True),
             max_concurrency=getattr(settings, "max_concurrency", None) if caps_key else None,
             prices=getattr(settings, "prices", None),

@@ -23,6 +23,7 @@ from llama_index_runapi import RunAPILLM
 from runapi_client import (
     ConfigurationError,
     ContextOverflowError,
+    IncompleteStreamError,
     InsufficientCreditsError,
     NotFoundError,
     RedirectError,
@@ -293,6 +294,20 @@ def test_provider_codes_decide_the_error_and_are_not_retried(
         ask(adapter, llm)
     assert info.value.status_code == 429
     assert len(fake.chat_requests) == 1
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_stream_event_past_max_event_bytes_ends_the_stream(
+    adapter: str, fake: FakeRunAPI
+) -> None:
+    # A chunk of the emulator's stream is a few hundred bytes: 64 is past it at once, and
+    # nothing is retried (a 200 stream, read up to the limit).
+    with pytest.raises(IncompleteStreamError, match=r"larger than 64 bytes.*max_event_bytes"):
+        ask(adapter, model(adapter, fake, max_event_bytes=64), stream=True)
+    assert len(fake.chat_requests) == 1
+    for bad in (0, -1, 1.5, "16MB"):
+        with pytest.raises((ConfigurationError, ValueError), match="max_event_bytes"):
+            ask(adapter, model(adapter, fake, max_event_bytes=bad), stream=True)
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
