@@ -344,8 +344,10 @@ def test_predict_and_call_with_a_failing_tool() -> None:
     assert len(server.requests) == 2  # one per call: a tool error is not retried
 
 
-async def test_no_second_retry_layer_in_llama_index_paths() -> None:
-    # max_retries=2: three requests at most, whichever LlamaIndex path makes the call.
+async def test_no_second_retry_layer_in_llama_index_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    # max_retries=2: three requests at most, whichever LlamaIndex path makes the call. The
+    # retries' backoff is made short: their count is the point here, not their waits.
+    monkeypatch.setattr("runapi_client._machine.INITIAL_BACKOFF", 0.001)
     busy = json_response(b'{"error": "No active channel available"}', 503, **{"retry-after": "0"})
     paths: dict[str, Callable[[RunAPILLM], Awaitable[object]]] = {
         "predict_and_call": lambda llm: llm.apredict_and_call([WEATHER], user_msg="Paris?"),
