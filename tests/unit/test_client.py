@@ -32,16 +32,8 @@ BODY = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-
-    async def fake_async_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr("runapi_client._client.time.sleep", slept.append)
-    monkeypatch.setattr("runapi_client._client.asyncio.sleep", fake_async_sleep)
-    return slept
+# Every test here: waits between attempts recorded, not slept (conftest.py).
+pytestmark = pytest.mark.usefixtures("no_sleep")
 
 
 def sse(data: bytes, headers: dict[str, str] | None = None) -> httpx.Response:

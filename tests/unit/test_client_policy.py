@@ -39,13 +39,8 @@ WEATHER = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def fake_async_sleep(seconds: float) -> None:
-        return None
-
-    monkeypatch.setattr("runapi_client._client.time.sleep", lambda _: None)
-    monkeypatch.setattr("runapi_client._client.asyncio.sleep", fake_async_sleep)
+# Every test here: waits between attempts recorded, not slept (conftest.py).
+pytestmark = pytest.mark.usefixtures("no_sleep")
 
 
 def glm_error(status: int, code: str, message: str, **headers: str) -> httpx.Response:
