@@ -430,7 +430,6 @@ class StreamCall(Call):
         "accounted",
         "accumulator",
         "decoder",
-        "delivered",
         "first_chunk_at",
         "outcome",
         "request_id",
@@ -448,12 +447,18 @@ class StreamCall(Call):
         self.request_id: str | None = None
         self.result: ChatResult | None = None
         self.outcome: Outcome | None = None
-        self.delivered = False
-        self.first_chunk_at: float | None = None  # perf_counter(), for the telemetry
+        # When the first chunk was handed on (perf_counter(), for the telemetry); None while
+        # nothing was, which is what allows a retry.
+        self.first_chunk_at: float | None = None
         self.sniffed = False
         self._json: list[bytes] | None = None
         # (cost, token counts), from the moment the usage arrived and the call was counted.
         self.accounted: tuple[Cost | None, dict[str, int] | None] | None = None
+
+    @property
+    def delivered(self) -> bool:
+        """Whether a chunk has reached the caller: from then on nothing is retried."""
+        return self.first_chunk_at is not None
 
     # ------------------------------------------------------------------------------ attempts
 
@@ -597,9 +602,8 @@ class StreamCall(Call):
         except (TypeError, AttributeError, ValueError) as exc:
             self._malformed(f"a stream chunk of an unexpected shape ({exc}): {self._shown(data)}")
             return
-        if not self.delivered:
+        if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
-            self.delivered = True
         self._record_on_arrival()
         yield chunk  # type: ignore[misc]
 
@@ -622,7 +626,6 @@ class StreamCall(Call):
             self.accumulator.add(chunk)  # type: ignore[arg-type]
             self.accumulator.saw_done = True
             self.first_chunk_at = time.perf_counter()
-            self.delivered = True
             self._record_on_arrival()
             yield chunk  # type: ignore[misc]
 
